@@ -1,0 +1,1 @@
+//! Shared plumbing for the Wharf command-line tools in `src/bin/`.

@@ -1,0 +1,1 @@
+//! An async client for Gitea's package registries and package management API.

@@ -1,0 +1,1 @@
+//! The Trivy JSON report (SchemaVersion 2) as typed, lossless Rust values.
