@@ -1,1 +1,72 @@
 //! The Trivy JSON report (SchemaVersion 2) as typed, lossless Rust values.
+//!
+//! - [`Report`] and its parts model every field Trivy writes; fields the model does not
+//!   name are kept in `extra`, so parsing and serialising gives the same JSON back.
+//! - Queries ([`Report::vulnerabilities`], [`Report::vulnerability_counts`], ...) answer
+//!   what a CI gate needs to know.
+//! - [`FilterOptions`] filters a report with Trivy's own semantics and order.
+//! - [`policy::Policy`] decides pass or fail, from TOML or YAML.
+//! - [`harbor`] holds Harbor's scanner-adapter report models and the conversion
+//!   harbor-scanner-trivy performs.
+//! - [`render`] writes a terminal table, Markdown or JSON.
+//!
+//! No network, no async: a pure library.
+//!
+//! # Example
+//!
+//! ```
+//! use wharf_trivy_report::{FilterOptions, Report, Severity};
+//!
+//! let json = r#"{
+//!   "SchemaVersion": 2,
+//!   "ArtifactName": "alpine:3.9",
+//!   "ArtifactType": "container_image",
+//!   "Results": [{
+//!     "Target": "alpine:3.9 (alpine 3.9.4)",
+//!     "Class": "os-pkgs",
+//!     "Type": "alpine",
+//!     "Vulnerabilities": [{
+//!       "VulnerabilityID": "CVE-2019-14697",
+//!       "PkgName": "musl",
+//!       "InstalledVersion": "1.1.20-r4",
+//!       "FixedVersion": "1.1.20-r5",
+//!       "Status": "fixed",
+//!       "Severity": "CRITICAL"
+//!     }]
+//!   }]
+//! }"#;
+//!
+//! let report = Report::from_str(json)?;
+//! assert_eq!(report.highest_severity(), Some(Severity::Critical));
+//!
+//! let high_and_up = report.filtered(
+//!     &FilterOptions::new().severities([Severity::High, Severity::Critical]).ignore_unfixed(true),
+//! );
+//! assert_eq!(high_and_up.vulnerability_counts().get(Severity::Critical), 1);
+//! # Ok::<(), wharf_trivy_report::Error>(())
+//! ```
+
+mod error;
+mod filter;
+pub mod harbor;
+mod kinds;
+mod model;
+mod parse;
+pub mod policy;
+mod query;
+pub mod render;
+mod timestamp;
+mod wire;
+
+pub use error::Error;
+pub use filter::{Clock, FilterOptions, IgnoreConfig, IgnoreEntry};
+pub use kinds::{ArtifactType, MisconfStatus, ParseSeverityError, ResultClass, Severity, Status};
+pub use model::{
+    CauseMetadata, Code, CodeLine, Cvss, DataSource, Layer, LayerMetadata, License, Location,
+    Metadata, MisconfSummary, Misconfiguration, ModifiedFinding, Os, Package, PkgIdentifier,
+    Report, ScanResult, Secret, TrivyInfo, Vulnerability,
+};
+pub use parse::SCHEMA_VERSION;
+pub use query::{Finding, Located, SeverityCounts};
+pub use timestamp::Timestamp;
+pub use wire::{Extra, OrderedMap};

@@ -1,0 +1,229 @@
+//! `copy`: copy images between registries, the way `skopeo sync` or `crane copy` would, with
+//! one shared plan for the whole batch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use futures::TryStreamExt as _;
+use wharf_examples::cli::{CommonArgs, OutputFormat, finish};
+use wharf_examples::output::{Table, human_bytes, print_report};
+use wharf_examples::progress::ByteProgress;
+use wharf_oci_core::client::RegistryClient;
+use wharf_oci_core::copy::{BatchReport, CopyEngine, CopyEvent, CopyOptions, CopyPlan, CopyRequest};
+use wharf_oci_core::docker_credentials::DockerCredentials;
+use wharf_oci_core::platform::Platform;
+use wharf_oci_core::reference::Reference;
+use wharf_oci_core::transport::TransportConfig;
+
+const EXAMPLES: &str = "\
+Examples:
+  # every tag of two repositories, recreated under a prefix on another registry
+  copy --plain-http 127.0.0.1:5000 --plain-http 127.0.0.1:5001 \\
+       --to 127.0.0.1:5001/mirror 127.0.0.1:5000/seed/svc00 127.0.0.1:5000/seed/svc01
+
+  # one tag from Docker Hub into Harbor, only linux/amd64, with signatures and SBOMs
+  copy --to harbor.example.com/mirror --platform linux/amd64 --referrers nginx:alpine
+
+  # what would happen, as JSON
+  copy --dry-run --output json --to harbor.example.com/prod ghcr.io/acme/api:1.4
+
+Credentials come from the Docker config.json ($DOCKER_CONFIG or ~/.docker), including
+credential helpers. Exit code 0: everything copied; 1: some reference failed; 2: usage.";
+
+/// Copy images (all platforms, byte for byte) from registries into a destination registry.
+#[derive(Debug, Parser)]
+#[command(name = "copy", version, after_help = EXAMPLES)]
+struct Args {
+    /// Destination: a registry host with an optional path prefix. Each source repository path
+    /// is recreated under it (`--to reg:5001/mirror` + `reg:5000/seed/app` gives
+    /// `reg:5001/mirror/seed/app`).
+    #[arg(long, value_name = "DEST")]
+    to: String,
+
+    /// Sources: references with a tag or digest, or repositories meaning all their tags.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<String>,
+
+    /// Registry host (host:port) reached over plain HTTP instead of HTTPS. Repeatable.
+    #[arg(long = "plain-http", value_name = "HOST")]
+    plain_http: Vec<String>,
+
+    /// Extra CA certificate (PEM) to trust. Repeatable.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    ca_files: Vec<PathBuf>,
+
+    /// Copy only this platform out of multi-platform indexes (os/arch[/variant]).
+    #[arg(long)]
+    platform: Option<String>,
+
+    /// Also copy referrers (signatures, SBOMs) of each image.
+    #[arg(long)]
+    referrers: bool,
+
+    /// Show the plan (what would be copied, mounted or skipped) and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Blob transfers at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    args.common.init_logging();
+    finish(run(args).await)
+}
+
+async fn run(args: Args) -> anyhow::Result<bool> {
+    let client = build_client(&args)?;
+    let requests = build_requests(&client, &args.sources, &args.to).await?;
+    let mut options = CopyOptions::default().blob_jobs(args.jobs).referrers(args.referrers);
+    if let Some(platform) = &args.platform {
+        options = options.platform(platform.parse::<Platform>().context("invalid --platform")?);
+    }
+    if args.dry_run {
+        let plan = CopyEngine::new(client, options).plan(&requests).await;
+        print_report(args.common.output, &plan, plan_table)?;
+        return Ok(plan.references.iter().all(|r| r.error.is_none()));
+    }
+    let progress = Arc::new(Mutex::new(ByteProgress::new("copying", 0)));
+    let engine = CopyEngine::new(client, options.observer(progress_observer(&progress)));
+    let report = engine.copy(&requests).await;
+    if let Ok(progress) = Arc::try_unwrap(progress) {
+        progress.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).finish();
+    }
+    print_report(args.common.output, &report, report_table)?;
+    if args.common.output == OutputFormat::Table {
+        print_summary(&report);
+    }
+    Ok(report.succeeded())
+}
+
+fn build_client(args: &Args) -> anyhow::Result<RegistryClient> {
+    let mut transport = TransportConfig::builder().plain_http_hosts(&args.plain_http);
+    for ca in &args.ca_files {
+        transport = transport.ca_file(ca);
+    }
+    let credentials = DockerCredentials::from_default_location().context("cannot read the Docker config")?;
+    Ok(RegistryClient::builder()
+        .transport(transport.build()?)
+        .credentials(Arc::new(credentials))
+        .build()?)
+}
+
+/// Expands repositories into one request per tag and maps each source under the destination.
+async fn build_requests(client: &RegistryClient, sources: &[String], to: &str) -> anyhow::Result<Vec<CopyRequest>> {
+    let prefix = to.trim_end_matches('/');
+    let mut requests = Vec::new();
+    for source in sources {
+        let reference = Reference::parse(source).with_context(|| format!("invalid source `{source}`"))?;
+        let target_repo = Reference::parse(&format!("{prefix}/{}", reference.repository()))
+            .with_context(|| format!("invalid destination for `{source}` under `{to}`"))?;
+        for source in expand_tags(client, source, reference).await? {
+            let destination = match (source.tag(), source.digest()) {
+                (Some(tag), _) => target_repo.with_tag(tag)?,
+                (None, _) => target_repo.clone(),
+            };
+            requests.push(CopyRequest::new(source, [destination]));
+        }
+    }
+    Ok(requests)
+}
+
+/// A reference with a tag or digest stands for itself; a bare repository for all its tags.
+/// `Reference::parse` gives a bare name no tag, so the raw text decides.
+async fn expand_tags(client: &RegistryClient, text: &str, reference: Reference) -> anyhow::Result<Vec<Reference>> {
+    let last = text.rsplit('/').next().unwrap_or(text);
+    if reference.digest().is_some() || last.contains(':') {
+        return Ok(vec![reference]);
+    }
+    let tags: Vec<String> = client
+        .list_tags(&reference, None)
+        .try_collect()
+        .await
+        .with_context(|| format!("cannot list the tags of {reference}"))?;
+    if tags.is_empty() {
+        bail!("repository {reference} has no tags");
+    }
+    tags.iter().map(|tag| reference.with_tag(tag).map_err(Into::into)).collect()
+}
+
+fn progress_observer(progress: &Arc<Mutex<ByteProgress>>) -> wharf_oci_core::copy::ProgressObserver {
+    let progress = Arc::clone(progress);
+    Arc::new(move |event, snapshot| {
+        let mut bar = progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            CopyEvent::Planned => bar.add_total(snapshot.bytes_total),
+            CopyEvent::Bytes { count } => bar.advance(*count),
+            _ => {}
+        }
+    })
+}
+
+fn report_table(report: &BatchReport) -> Table {
+    let mut table = Table::new(["SOURCE", "STATUS", "COPIED", "MOUNTED", "SKIPPED", "SECONDS", "ERROR"]);
+    for reference in &report.references {
+        table.row([
+            reference.source.clone(),
+            format!("{:?}", reference.status).to_lowercase(),
+            human_bytes(reference.bytes_copied),
+            human_bytes(reference.bytes_mounted),
+            human_bytes(reference.bytes_skipped),
+            format!("{:.1}", reference.duration.as_secs_f64()),
+            reference.error.clone().unwrap_or_default(),
+        ]);
+    }
+    table
+}
+
+fn plan_table(plan: &CopyPlan) -> Table {
+    let mut table = Table::new(["SOURCE", "DIGEST", "STATE", "MANIFESTS"]);
+    for reference in &plan.references {
+        let state = match (&reference.error, reference.up_to_date) {
+            (Some(error), _) => format!("error: {error}"),
+            (None, true) => "up to date".to_owned(),
+            (None, false) => "will copy".to_owned(),
+        };
+        table.row([
+            reference.source.clone(),
+            reference.digest.clone().unwrap_or_default(),
+            state,
+            reference.manifests.to_string(),
+        ]);
+    }
+    let totals = plan.totals;
+    table.row([
+        "TOTAL".to_owned(),
+        String::new(),
+        format!(
+            "copy {} blobs ({}), mount {} ({}), skip {} ({})",
+            totals.blobs_to_copy,
+            human_bytes(totals.bytes_to_copy),
+            totals.blobs_to_mount,
+            human_bytes(totals.bytes_to_mount),
+            totals.blobs_to_skip,
+            human_bytes(totals.bytes_to_skip),
+        ),
+        String::new(),
+    ]);
+    table
+}
+
+fn print_summary(report: &BatchReport) {
+    let failed = report.failures().count();
+    println!(
+        "{} references, {} failed, {} streamed in {:.1} s",
+        report.references.len(),
+        failed,
+        human_bytes(report.bytes_copied()),
+        report.duration.as_secs_f64()
+    );
+}

@@ -1,0 +1,93 @@
+//! Go modules: upload a module zip, list a module's versions.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use http::Method;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::{Http, Request, read_bytes};
+use crate::path::{encode_segment, join, join_encoded};
+
+/// The Go module proxy of one owner (`/api/packages/{owner}/go/`).
+#[derive(Debug, Clone)]
+pub struct GoRegistry {
+    http: Http,
+    base: Url,
+}
+
+impl GoRegistry {
+    pub(crate) fn new(http: Http, base: Url) -> Self {
+        Self { http, base }
+    }
+
+    /// Uploads a module zip (as `go mod download` lays it out: `<module>@<version>/...`).
+    /// A version already present is [`Error::AlreadyExists`].
+    pub async fn upload(&self, module_zip: impl Into<Bytes>) -> Result<()> {
+        let bytes = module_zip.into();
+        let request = Request::new(Method::PUT, join(&self.base, &["upload"])?)
+            .publish("go module")
+            .with(move |builder| builder.body(bytes));
+        self.http.execute(request).await?;
+        Ok(())
+    }
+
+    /// Uploads a module zip file.
+    pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| Error::io(path, source))?;
+        self.upload(bytes).await
+    }
+
+    /// The versions of a module (`<module>/@v/list`).
+    pub async fn versions(&self, module: &str) -> Result<Vec<String>> {
+        let url = join_encoded(
+            &self.base,
+            &format!("{}/@v/list", escape_module_path(module)),
+        )?;
+        let body = read_bytes(self.http.send(Request::new(Method::GET, url)).await?).await?;
+        Ok(String::from_utf8_lossy(&body)
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+/// The module path as the GOPROXY protocol spells it: each element percent-encoded, capitals
+/// written as `!` and the lowercase letter.
+pub fn escape_module_path(module: &str) -> String {
+    module
+        .split('/')
+        .map(|element| {
+            let mut escaped = String::with_capacity(element.len());
+            for character in element.chars() {
+                if character.is_ascii_uppercase() {
+                    escaped.push('!');
+                    escaped.push(character.to_ascii_lowercase());
+                } else {
+                    escaped.push(character);
+                }
+            }
+            encode_segment(&escaped)
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_module_path;
+
+    #[test]
+    fn capitals_become_bang_lowercase() {
+        assert_eq!(
+            escape_module_path("example.com/Team/mod"),
+            "example.com/%21team/mod"
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The newer management endpoints (not in the stored spec), version gating, pagination and
+//! download checks, played by wiremock with Gitea's paths and codes.
+
+use futures::TryStreamExt;
+use serde_json::json;
+use wharf_gitea_client::packages::{ListFilter, PackageType};
+use wharf_gitea_client::pypi::PypiRegistry;
+use wharf_gitea_client::{Auth, Error, GiteaClient};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const OWNER: &str = "k3s-homelab";
+
+fn package(id: i64, name: &str, version: &str) -> serde_json::Value {
+    json!({
+        "id": id, "owner": {"id": 1, "login": OWNER}, "repository": null, "creator": {"id": 2, "login": "ci"},
+        "type": "container", "name": name, "version": version,
+        "html_url": format!("http://g/{OWNER}/-/packages/container/{name}/{version}"), "created_at": "2025-01-01T00:00:00Z"
+    })
+}
+
+async fn server_with_version(version: &str) -> (MockServer, GiteaClient) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/version"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "version": version })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = GiteaClient::builder(server.uri(), OWNER)
+        .auth(Auth::basic("ci", "token"))
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+#[tokio::test]
+async fn list_pages_until_a_short_page() {
+    let (server, gitea) = server_with_version("1.22.0").await;
+    let page = |number: &str, items: serde_json::Value| {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/packages/{OWNER}")))
+            .and(query_param("type", "container"))
+            .and(query_param("q", "tools/builder"))
+            .and(query_param("limit", "2"))
+            .and(query_param("page", number))
+            .respond_with(ResponseTemplate::new(200).set_body_json(items))
+            .expect(1)
+    };
+    page(
+        "1",
+        json!([
+            package(1, "tools/builder", "v1"),
+            package(2, "tools/builder", "v2")
+        ]),
+    )
+    .mount(&server)
+    .await;
+    page("2", json!([package(3, "tools/builder", "v3")]))
+        .mount(&server)
+        .await;
+
+    let filter = ListFilter::new()
+        .package_type(PackageType::Container)
+        .query("tools/builder")
+        .page_size(2);
+    let listed: Vec<_> = gitea.packages().list(&filter).try_collect().await.unwrap();
+    let versions: Vec<&str> = listed
+        .iter()
+        .map(|package| package.version.as_str())
+        .collect();
+    assert_eq!(versions, ["v1", "v2", "v3"]);
+    drop(gitea);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn newer_servers_get_versions_latest_link_unlink_and_delete_package() {
+    let (server, gitea) = server_with_version("1.24.3").await;
+    let base = format!("/api/v1/packages/{OWNER}/container/tools%2Fbuilder");
+    Mock::given(method("GET"))
+        .and(path(base.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([package(
+            1,
+            "tools/builder",
+            "v1"
+        )])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{base}/-/latest")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(package(1, "tools/builder", "v1")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{base}/-/link/infra%20repo")))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{base}/-/unlink")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(base.as_str()))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let packages = gitea.packages();
+    let container = PackageType::Container;
+    assert_eq!(
+        packages
+            .versions(&container, "tools/builder")
+            .await
+            .unwrap()[0]
+            .version,
+        "v1"
+    );
+    assert_eq!(
+        packages
+            .latest(&container, "tools/builder")
+            .await
+            .unwrap()
+            .version,
+        "v1"
+    );
+    packages
+        .link(&container, "tools/builder", "infra repo")
+        .await
+        .unwrap();
+    packages.unlink(&container, "tools/builder").await.unwrap();
+    packages
+        .delete_package(&container, "tools/builder")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn older_servers_delete_a_package_version_by_version() {
+    let (server, gitea) = server_with_version("1.21.11").await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/packages/{OWNER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            package(1, "tools/builder", "v1"),
+            package(2, "tools/builder-extra", "v9"),
+            package(3, "tools/builder", "v2")
+        ])))
+        .mount(&server)
+        .await;
+    for version in ["v1", "v2"] {
+        Mock::given(method("DELETE"))
+            .and(path(format!(
+                "/api/v1/packages/{OWNER}/container/tools%2Fbuilder/{version}"
+            )))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let packages = gitea.packages();
+    packages
+        .delete_package(&PackageType::Container, "tools/builder")
+        .await
+        .unwrap();
+    let error = packages
+        .unlink(&PackageType::Container, "tools/builder")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Unsupported { ref server, .. } if server == "1.21.11"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn pypi_download_rejects_a_hash_mismatch() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/simple/demo/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            r#"<a href="/files/demo-1.0.tar.gz#sha256=0000000000000000000000000000000000000000000000000000000000000000">demo-1.0.tar.gz</a>"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/demo-1.0.tar.gz"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "/storage/demo-1.0.tar.gz"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/storage/demo-1.0.tar.gz"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("tampered"))
+        .mount(&server)
+        .await;
+
+    let index = PypiRegistry::new(
+        &format!("{}/", server.uri()),
+        &format!("{}/simple", server.uri()),
+        Auth::Anonymous,
+    )
+    .unwrap();
+    let files = index.files("Demo").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo.tar.gz");
+    let error = index.download(&files[0], &target).await.unwrap_err();
+    assert!(matches!(error, Error::HashMismatch { .. }), "{error:?}");
+    assert!(!target.exists());
+}
+
+#[tokio::test]
+async fn container_registry_client_presents_the_token_as_basic() {
+    use wiremock::matchers::header;
+    let server = MockServer::start().await;
+    // base64("gitea-pat:x-oauth-basic"): Gitea's Basic auth reads a user name with this
+    // password as a token.
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .and(header("authorization", "Basic Z2l0ZWEtcGF0Ongtb2F1dGgtYmFzaWM="))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", r#"Basic realm="Gitea Package API""#))
+        .mount(&server)
+        .await;
+
+    let gitea = GiteaClient::builder(server.uri(), "K3s-Homelab").auth(Auth::token("gitea-pat")).build().unwrap();
+    let container = gitea.container();
+    let reference = container.reference("tools/builder", "v1").unwrap();
+    assert_eq!(reference.repository(), "k3s-homelab/tools/builder");
+    let registry = container.registry_client().unwrap();
+    registry.ping(reference.registry()).await.unwrap();
+}

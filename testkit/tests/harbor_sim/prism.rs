@@ -1,0 +1,1 @@
+//! `prism proxy` in front of the simulator (added below).

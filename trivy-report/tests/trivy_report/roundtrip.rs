@@ -1,0 +1,109 @@
+//! Every fixture parses and serialises back to the same JSON.
+
+use serde_json::Value;
+use wharf_trivy_report::{Report, Severity};
+
+use super::fixtures;
+
+#[test]
+fn every_fixture_round_trips_losslessly() {
+    let files = fixtures::all();
+    assert!(
+        files.len() >= 60,
+        "expected the full fixture set, found {}",
+        files.len()
+    );
+
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let report =
+            Report::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let original: Value = serde_json::from_str(&text).unwrap();
+        let written: Value = serde_json::to_value(&report).unwrap();
+        assert_eq!(written, original, "{} does not round-trip", path.display());
+
+        let reparsed = Report::from_slice(report.to_json_pretty().as_bytes()).unwrap();
+        assert_eq!(reparsed, report, "{}", path.display());
+    }
+}
+
+#[test]
+fn fixtures_re_serialise_to_the_same_text() {
+    // Trivy's writer and this crate both indent by two spaces and escape as Go does, and the
+    // model writes known fields in Trivy's order, so the text comes back byte for byte.
+    // Exceptions: the golden normaliser moved `ReportID` after `ArtifactType` in a few files
+    // (the JSON values are still equal, see above).
+    let mut exact = 0;
+    let mut differing = Vec::new();
+    for path in fixtures::all() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let written = Report::from_str(&text).unwrap().to_json_pretty();
+        if written.trim_end() == text.trim_end() {
+            exact += 1;
+            continue;
+        }
+        let moved_report_id = text.find("\"ReportID\"") > text.find("\"ArtifactType\"");
+        if !moved_report_id {
+            differing.push(path.display().to_string());
+        }
+    }
+    assert_eq!(
+        differing,
+        Vec::<String>::new(),
+        "fixtures that differ in text"
+    );
+    assert!(
+        exact >= 55,
+        "only {exact} fixtures re-serialise byte for byte"
+    );
+}
+
+#[test]
+fn timestamps_keep_nanoseconds() {
+    let report = fixtures::report("alpine-39");
+    let created = report.created_at.as_ref().unwrap();
+    assert_eq!(created.instant().nanosecond(), 5);
+    assert_eq!(created.as_str(), "2021-08-25T12:20:30.000000005Z");
+}
+
+#[test]
+fn typed_fields_are_read() {
+    let report = fixtures::report("alpine-39");
+    let counts = report.vulnerability_counts();
+    assert_eq!(counts.get(Severity::Critical), 2);
+    assert_eq!(counts.get(Severity::Medium), 4);
+    assert_eq!(counts.total(), 6);
+    assert_eq!(report.unique_vulnerabilities().len(), 6);
+    assert_eq!(report.fixable_vulnerabilities().count(), 6);
+
+    let first = report.vulnerabilities().next().unwrap();
+    assert_eq!(
+        first.target,
+        "testdata/fixtures/images/alpine-39.tar.gz (alpine 3.9.4)"
+    );
+    let nvd = first.finding.cvss.as_ref().unwrap().get("nvd").unwrap();
+    assert!(nvd.v3_score.is_some());
+    assert!(
+        first
+            .finding
+            .vendor_severity
+            .as_ref()
+            .unwrap()
+            .get("nvd")
+            .is_some()
+    );
+}
+
+#[test]
+fn misconfiguration_and_secret_queries() {
+    let secrets = fixtures::report("secrets");
+    assert_eq!(secrets.secret_counts().total(), 2);
+    assert_eq!(secrets.highest_severity(), Some(Severity::Critical));
+
+    let dockerfile = fixtures::report("dockerfile");
+    assert_eq!(
+        dockerfile.misconfiguration_counts().total(),
+        dockerfile.unique_misconfigurations().len()
+    );
+    assert!(dockerfile.misconfiguration_counts().total() > 0);
+}
