@@ -68,7 +68,9 @@ impl AuthorizationToken {
     /// The registry host of [`AuthorizationToken::proxy_endpoint`], without scheme.
     pub fn registry_host(&self) -> Option<&str> {
         let endpoint = self.proxy_endpoint.as_deref()?;
-        let host = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+        let host = endpoint
+            .split_once("://")
+            .map_or(endpoint, |(_, rest)| rest);
         Some(host.trim_end_matches('/'))
     }
 }
@@ -268,7 +270,9 @@ impl EcrCredentialProvider {
 
     /// True when the provider holds credentials for `registry`.
     pub fn serves(&self, registry: &str) -> bool {
-        self.registries.iter().any(|own| own.eq_ignore_ascii_case(registry))
+        self.registries
+            .iter()
+            .any(|own| own.eq_ignore_ascii_case(registry))
     }
 
     /// The current credential with its expiry, refreshing first when it is due.
@@ -282,9 +286,16 @@ impl EcrCredentialProvider {
         match self.fetch_with_retries().await {
             Ok(token) => {
                 let refresh_at = self.refresh.refresh_at(self.clock.now(), token.expires_at);
-                tracing::info!(registry = self.registry(), ?refresh_at, "ECR token refreshed");
+                tracing::info!(
+                    registry = self.registry(),
+                    ?refresh_at,
+                    "ECR token refreshed"
+                );
                 let credential = expiring(&token);
-                *state = CacheState { cached: Some(CachedToken { token, refresh_at }), retry_not_before: None };
+                *state = CacheState {
+                    cached: Some(CachedToken { token, refresh_at }),
+                    retry_not_before: None,
+                };
                 Ok(credential)
             }
             Err(error) => self.after_failed_refresh(&mut state, error),
@@ -322,16 +333,26 @@ impl EcrCredentialProvider {
             }
             Some(_) => {
                 tracing::error!(%registry, error = %error, "ECR token expired and the refresh failed");
-                Err(CredentialError::Expired { registry, source: Some(Box::new(error)) })
+                Err(CredentialError::Expired {
+                    registry,
+                    source: Some(Box::new(error)),
+                })
             }
-            None => Err(CredentialError::Unavailable { registry, source: Box::new(error) }),
+            None => Err(CredentialError::Unavailable {
+                registry,
+                source: Box::new(error),
+            }),
         }
     }
 
     async fn fetch_with_retries(&self) -> Result<AuthorizationToken, EcrError> {
         let mut attempt = 1;
         loop {
-            let outcome = self.fetcher.fetch().await.and_then(|token| self.check_fresh(token));
+            let outcome = self
+                .fetcher
+                .fetch()
+                .await
+                .and_then(|token| self.check_fresh(token));
             match outcome {
                 Ok(token) => return Ok(token),
                 Err(error) if self.retry.has_attempts_left(attempt) => {
@@ -349,13 +370,18 @@ impl EcrCredentialProvider {
         if self.refresh.is_usable(token.expires_at, self.clock.now()) {
             Ok(token)
         } else {
-            Err(EcrError::StaleToken { expires_at: token.expires_at })
+            Err(EcrError::StaleToken {
+                expires_at: token.expires_at,
+            })
         }
     }
 }
 
 fn expiring(token: &AuthorizationToken) -> ExpiringCredential {
-    ExpiringCredential { credential: token.credential(), expires_at: Some(token.expires_at) }
+    ExpiringCredential {
+        credential: token.credential(),
+        expires_at: Some(token.expires_at),
+    }
 }
 
 impl CredentialSource for EcrCredentialProvider {
@@ -374,7 +400,10 @@ impl CredentialSource for EcrCredentialProvider {
     fn invalidate<'a>(&'a self, registry: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if self.serves(registry) {
-                tracing::info!(registry, "ECR token rejected by the registry; refreshing on next use");
+                tracing::info!(
+                    registry,
+                    "ECR token rejected by the registry; refreshing on next use"
+                );
                 self.clear().await;
             }
         })
@@ -409,25 +438,39 @@ mod tests {
             expires_at: SystemTime::UNIX_EPOCH,
             proxy_endpoint: Some("https://1.dkr.ecr.eu-west-1.amazonaws.com".into()),
         };
-        assert_eq!(token.registry_host(), Some("1.dkr.ecr.eu-west-1.amazonaws.com"));
+        assert_eq!(
+            token.registry_host(),
+            Some("1.dkr.ecr.eu-west-1.amazonaws.com")
+        );
     }
 
     #[test]
     fn refresh_at_takes_the_earlier_rule() {
         let issued = SystemTime::UNIX_EPOCH + HOUR * 1000;
         let policy = RefreshPolicy::default();
-        assert_eq!(policy.refresh_at(issued, issued + HOUR * 12), issued + HOUR * 6);
+        assert_eq!(
+            policy.refresh_at(issued, issued + HOUR * 12),
+            issued + HOUR * 6
+        );
         // A 90-minute token: half is 45 minutes, "1 h left" is 30 minutes in.
         assert_eq!(
             policy.refresh_at(issued, issued + Duration::from_mins(90)),
             issued + Duration::from_mins(30)
         );
         // Already shorter than the minimum: refresh at once.
-        assert_eq!(policy.refresh_at(issued, issued + Duration::from_mins(20)), issued);
+        assert_eq!(
+            policy.refresh_at(issued, issued + Duration::from_mins(20)),
+            issued
+        );
         // Expiry in the past: never before issue.
         assert_eq!(policy.refresh_at(issued, issued - HOUR), issued);
-        let late = RefreshPolicy::default().lifetime_fraction(0.9).min_remaining(Duration::ZERO);
-        assert_eq!(late.refresh_at(issued, issued + HOUR * 10), issued + HOUR * 9);
+        let late = RefreshPolicy::default()
+            .lifetime_fraction(0.9)
+            .min_remaining(Duration::ZERO);
+        assert_eq!(
+            late.refresh_at(issued, issued + HOUR * 10),
+            issued + HOUR * 9
+        );
     }
 
     #[test]

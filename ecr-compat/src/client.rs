@@ -80,15 +80,22 @@ impl EcrClientBuilder {
     pub async fn build(self) -> Result<EcrClient, EcrError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(
             aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::Ring,
+                ))
                 .build_https(),
         );
         if let Some(region) = self.region {
             loader = loader.region(Region::new(region));
         }
         if let Some((key_id, secret)) = self.static_credentials {
-            let credentials =
-                Credentials::new(key_id, secret.expose(), None, None, "wharf-static-credentials");
+            let credentials = Credentials::new(
+                key_id,
+                secret.expose(),
+                None,
+                None,
+                "wharf-static-credentials",
+            );
             loader = loader.credentials_provider(credentials);
         }
         let shared = loader.load().await;
@@ -103,7 +110,10 @@ impl EcrClientBuilder {
         if let Some(policy) = self.retry {
             config = config.retry_config(sdk_retry_config(&policy));
         }
-        Ok(EcrClient { sdk: aws_sdk_ecr::Client::from_conf(config.build()), region })
+        Ok(EcrClient {
+            sdk: aws_sdk_ecr::Client::from_conf(config.build()),
+            region,
+        })
     }
 }
 
@@ -132,7 +142,11 @@ impl EcrClient {
 
     /// Wraps an SDK client configured elsewhere.
     pub fn from_sdk(sdk: aws_sdk_ecr::Client) -> Self {
-        let region = sdk.config().region().map(ToString::to_string).unwrap_or_default();
+        let region = sdk
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         Self { sdk, region }
     }
 
@@ -158,10 +172,12 @@ impl EcrClient {
             .page_size(PAGE_SIZE)
             .items()
             .send();
-        stream::unfold(pages, |mut pages| async move { pages.next().await.map(|item| (item, pages)) })
-            .map_err(|error| api_error("DescribeRepositories", error))
-            .map_ok(|repository| convert_repository(&repository))
-            .try_filter(move |repository| std::future::ready(filter.matches(&repository.name)))
+        stream::unfold(pages, |mut pages| async move {
+            pages.next().await.map(|item| (item, pages))
+        })
+        .map_err(|error| api_error("DescribeRepositories", error))
+        .map_ok(|repository| convert_repository(&repository))
+        .try_filter(move |repository| std::future::ready(filter.matches(&repository.name)))
     }
 
     /// Every image of `repository` with tags, digest, media types, size and push time.
@@ -177,9 +193,11 @@ impl EcrClient {
             .page_size(PAGE_SIZE)
             .items()
             .send();
-        stream::unfold(pages, |mut pages| async move { pages.next().await.map(|item| (item, pages)) })
-            .map_err(|error| api_error("DescribeImages", error))
-            .and_then(|detail| std::future::ready(convert_image_detail(&detail)))
+        stream::unfold(pages, |mut pages| async move {
+            pages.next().await.map(|item| (item, pages))
+        })
+        .map_err(|error| api_error("DescribeImages", error))
+        .and_then(|detail| std::future::ready(convert_image_detail(&detail)))
     }
 
     /// The image ids of `repository` (one per tag, plus one per untagged digest).
@@ -190,12 +208,18 @@ impl EcrClient {
     ) -> impl Stream<Item = Result<ImageId, EcrError>> + Send + 'static {
         let mut request = self.sdk.list_images().repository_name(repository);
         if let Some(tag_status) = sdk_tag_status(status) {
-            request = request.filter(sdk::ListImagesFilter::builder().tag_status(tag_status).build());
+            request = request.filter(
+                sdk::ListImagesFilter::builder()
+                    .tag_status(tag_status)
+                    .build(),
+            );
         }
         let pages = request.into_paginator().page_size(PAGE_SIZE).items().send();
-        stream::unfold(pages, |mut pages| async move { pages.next().await.map(|item| (item, pages)) })
-            .map_err(|error| api_error("ListImages", error))
-            .and_then(|id| std::future::ready(convert_image_id(&id)))
+        stream::unfold(pages, |mut pages| async move {
+            pages.next().await.map(|item| (item, pages))
+        })
+        .map_err(|error| api_error("ListImages", error))
+        .and_then(|id| std::future::ready(convert_image_id(&id)))
     }
 
     /// The manifests of `ids`, fetched with `BatchGetImage` in batches of at most 100.
@@ -205,16 +229,24 @@ impl EcrClient {
     pub fn manifests(
         &self,
         repository: &str,
-        ids: Vec<ImageId>,
+        ids: &[ImageId],
         accepted_media_types: &[&str],
     ) -> impl Stream<Item = Result<ImageManifest, EcrError>> + Send + 'static {
         let accepted: Vec<String> = if accepted_media_types.is_empty() {
-            DEFAULT_ACCEPTED_MEDIA_TYPES.iter().map(|t| (*t).to_owned()).collect()
+            DEFAULT_ACCEPTED_MEDIA_TYPES
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect()
         } else {
-            accepted_media_types.iter().map(|t| (*t).to_owned()).collect()
+            accepted_media_types
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect()
         };
-        let batches: Vec<Vec<ImageId>> =
-            ids.chunks(BATCH_GET_IMAGE_LIMIT).map(<[ImageId]>::to_vec).collect();
+        let batches: Vec<Vec<ImageId>> = ids
+            .chunks(BATCH_GET_IMAGE_LIMIT)
+            .map(<[ImageId]>::to_vec)
+            .collect();
         let client = self.clone();
         let repository = repository.to_owned();
         stream::iter(batches)
@@ -247,8 +279,14 @@ impl EcrClient {
             .await
             .map_err(|error| api_error("BatchGetImage", error))?;
 
-        let images = output.images().iter().map(|image| convert_image(repository, image));
-        let failures = output.failures().iter().map(|failure| Err(convert_failure(repository, failure)));
+        let images = output
+            .images()
+            .iter()
+            .map(|image| convert_image(repository, image));
+        let failures = output
+            .failures()
+            .iter()
+            .map(|failure| Err(convert_failure(repository, failure)));
         Ok(images.chain(failures).collect())
     }
 
@@ -265,14 +303,21 @@ impl EcrClient {
         let data = output
             .authorization_data()
             .first()
-            .ok_or(EcrError::MissingField { operation: OPERATION, field: "authorizationData" })?;
-        let token = data
-            .authorization_token()
-            .ok_or(EcrError::MissingField { operation: OPERATION, field: "authorizationToken" })?;
+            .ok_or(EcrError::MissingField {
+                operation: OPERATION,
+                field: "authorizationData",
+            })?;
+        let token = data.authorization_token().ok_or(EcrError::MissingField {
+            operation: OPERATION,
+            field: "authorizationToken",
+        })?;
         let expires_at = data
             .expires_at()
             .and_then(|at| SystemTime::try_from(*at).ok())
-            .ok_or(EcrError::MissingField { operation: OPERATION, field: "expiresAt" })?;
+            .ok_or(EcrError::MissingField {
+                operation: OPERATION,
+                field: "expiresAt",
+            })?;
         AuthorizationToken::decode(token, expires_at, data.proxy_endpoint().map(str::to_owned))
     }
 
@@ -296,7 +341,10 @@ impl EcrClient {
         let detail = output
             .image_details()
             .first()
-            .ok_or(EcrError::MissingField { operation: "DescribeImages", field: "imageDetails" })?;
+            .ok_or(EcrError::MissingField {
+                operation: "DescribeImages",
+                field: "imageDetails",
+            })?;
         Ok(convert_image_detail(detail)?.digest)
     }
 }
@@ -306,11 +354,19 @@ fn api_error<E>(operation: &'static str, error: SdkError<E>) -> EcrError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = error.code().map(|code| code.rsplit('#').next().unwrap_or(code).to_owned());
+    let code = error
+        .code()
+        .map(|code| code.rsplit('#').next().unwrap_or(code).to_owned());
     let message = error.message().map(str::to_owned);
     let request_id = error.request_id().map(str::to_owned);
     tracing::debug!(operation, ?code, ?request_id, "ECR call failed");
-    EcrError::Api { operation, code, message, request_id, source: Box::new(error) }
+    EcrError::Api {
+        operation,
+        code,
+        message,
+        request_id,
+        source: Box::new(error),
+    }
 }
 
 fn to_system_time(time: Option<&aws_sdk_ecr::primitives::DateTime>) -> Option<SystemTime> {
@@ -318,8 +374,10 @@ fn to_system_time(time: Option<&aws_sdk_ecr::primitives::DateTime>) -> Option<Sy
 }
 
 fn parse_digest(text: &str) -> Result<Digest, EcrError> {
-    Digest::parse(text)
-        .map_err(|source| EcrError::InvalidDigest { digest: text.to_owned(), source })
+    Digest::parse(text).map_err(|source| EcrError::InvalidDigest {
+        digest: text.to_owned(),
+        source,
+    })
 }
 
 fn convert_repository(repository: &sdk::Repository) -> Repository {
@@ -333,16 +391,19 @@ fn convert_repository(repository: &sdk::Repository) -> Repository {
 }
 
 fn convert_image_detail(detail: &sdk::ImageDetail) -> Result<ImageDetail, EcrError> {
-    let digest = detail
-        .image_digest()
-        .ok_or(EcrError::MissingField { operation: "DescribeImages", field: "imageDigest" })?;
+    let digest = detail.image_digest().ok_or(EcrError::MissingField {
+        operation: "DescribeImages",
+        field: "imageDigest",
+    })?;
     Ok(ImageDetail {
         repository: detail.repository_name().unwrap_or_default().to_owned(),
         digest: parse_digest(digest)?,
         tags: detail.image_tags().to_vec(),
         manifest_media_type: detail.image_manifest_media_type().map(str::to_owned),
         artifact_media_type: detail.artifact_media_type().map(str::to_owned),
-        size_bytes: detail.image_size_in_bytes().and_then(|size| u64::try_from(size).ok()),
+        size_bytes: detail
+            .image_size_in_bytes()
+            .and_then(|size| u64::try_from(size).ok()),
         pushed_at: to_system_time(detail.image_pushed_at()),
     })
 }
@@ -356,12 +417,16 @@ fn convert_image_id(id: &sdk::ImageIdentifier) -> Result<ImageId, EcrError> {
 
 fn convert_image(repository: &str, image: &sdk::Image) -> Result<ImageManifest, EcrError> {
     let id = image.image_id().map(convert_image_id).transpose()?;
-    let manifest = image
-        .image_manifest()
-        .ok_or(EcrError::MissingField { operation: "BatchGetImage", field: "imageManifest" })?;
+    let manifest = image.image_manifest().ok_or(EcrError::MissingField {
+        operation: "BatchGetImage",
+        field: "imageManifest",
+    })?;
     Ok(ImageManifest {
         repository: repository.to_owned(),
-        id: id.unwrap_or(ImageId { digest: None, tag: None }),
+        id: id.unwrap_or(ImageId {
+            digest: None,
+            tag: None,
+        }),
         media_type: image.image_manifest_media_type().map(str::to_owned),
         manifest: manifest.to_owned(),
     })
@@ -377,7 +442,9 @@ fn convert_failure(repository: &str, failure: &sdk::ImageFailure) -> EcrError {
     EcrError::ImageNotRetrieved {
         repository: repository.to_owned(),
         image,
-        code: failure.failure_code().map_or_else(|| "Unknown".to_owned(), |c| c.as_str().to_owned()),
+        code: failure
+            .failure_code()
+            .map_or_else(|| "Unknown".to_owned(), |c| c.as_str().to_owned()),
         reason: failure.failure_reason().map(str::to_owned),
     }
 }

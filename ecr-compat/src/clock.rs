@@ -54,7 +54,10 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn at(start: SystemTime) -> Self {
-        Self { now: Arc::new(Mutex::new(start)), slept: Arc::default() }
+        Self {
+            now: Arc::new(Mutex::new(start)),
+            slept: Arc::default(),
+        }
     }
 
     /// Moves the clock forward.

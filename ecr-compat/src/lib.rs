@@ -24,7 +24,7 @@
 //! for repository in &repositories {
 //!     let images: Vec<_> = client.images(&repository.name).try_collect().await?;
 //!     let ids: Vec<_> = client.image_ids(&repository.name, TagStatus::Tagged).try_collect().await?;
-//!     let manifests: Vec<_> = client.manifests(&repository.name, ids, &[]).try_collect().await?;
+//!     let manifests: Vec<_> = client.manifests(&repository.name, &ids, &[]).try_collect().await?;
 //!     println!("{}: {} images, {} tagged manifests", repository.name, images.len(), manifests.len());
 //! }
 //! # Ok(()) }

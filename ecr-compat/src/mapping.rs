@@ -150,7 +150,9 @@ impl fmt::Display for Unmapped {
             Self::NoProjectRule { repository } => {
                 write!(f, "no project rule matches repository {repository}")
             }
-            Self::InvalidTarget { target } => write!(f, "mapped name {target} is not a valid reference"),
+            Self::InvalidTarget { target } => {
+                write!(f, "mapped name {target} is not a valid reference")
+            }
         }
     }
 }
@@ -158,10 +160,11 @@ impl fmt::Display for Unmapped {
 impl Mapping {
     /// Reads and validates a TOML mapping.
     pub fn from_toml(text: &str) -> Result<Self, EcrError> {
-        let config: MappingConfig = toml::from_str(text).map_err(|source| EcrError::InvalidMapping {
-            reason: "the TOML does not describe a mapping".to_owned(),
-            source: Some(Box::new(source)),
-        })?;
+        let config: MappingConfig =
+            toml::from_str(text).map_err(|source| EcrError::InvalidMapping {
+                reason: "the TOML does not describe a mapping".to_owned(),
+                source: Some(Box::new(source)),
+            })?;
         Self::new(config)
     }
 
@@ -194,13 +197,26 @@ impl Mapping {
 
 impl RegistryRule {
     fn new(config: RegistryRuleConfig) -> Result<Self, EcrError> {
-        let invalid = |reason: String| EcrError::InvalidMapping { reason, source: None };
+        let invalid = |reason: String| EcrError::InvalidMapping {
+            reason,
+            source: None,
+        };
         if config.harbor.trim().is_empty() {
-            return Err(invalid(format!("registry {} {} has an empty harbor host", config.account, config.region)));
+            return Err(invalid(format!(
+                "registry {} {} has an empty harbor host",
+                config.account, config.region
+            )));
         }
-        for project in config.projects.iter().map(|p| &p.project).chain(&config.default_project) {
+        for project in config
+            .projects
+            .iter()
+            .map(|p| &p.project)
+            .chain(&config.default_project)
+        {
             if project.is_empty() || project.contains('/') {
-                return Err(invalid(format!("project {project:?} must be one non-empty path component")));
+                return Err(invalid(format!(
+                    "project {project:?} must be one non-empty path component"
+                )));
             }
         }
         let rename = config
@@ -231,7 +247,11 @@ impl RegistryRule {
             .find(|(pattern, _)| pattern.is_match(repository))
             .map_or_else(
                 || repository.to_owned(),
-                |(pattern, replacement)| pattern.replace(repository, replacement.as_str()).into_owned(),
+                |(pattern, replacement)| {
+                    pattern
+                        .replace(repository, replacement.as_str())
+                        .into_owned()
+                },
             )
     }
 
@@ -247,17 +267,25 @@ impl RegistryRule {
             .max_by_key(|(length, ..)| *length);
         match (best, &self.default_project) {
             (Some((_, rule, prefix, rest)), _) => {
-                let rest = if rest.is_empty() { prefix.rsplit('/').next().unwrap_or(prefix) } else { rest };
+                let rest = if rest.is_empty() {
+                    prefix.rsplit('/').next().unwrap_or(prefix)
+                } else {
+                    rest
+                };
                 Ok(format!("{}/{rest}", rule.project))
             }
             (None, Some(project)) => Ok(format!("{project}/{repository}")),
-            (None, None) => Err(Unmapped::NoProjectRule { repository: repository.to_owned() }),
+            (None, None) => Err(Unmapped::NoProjectRule {
+                repository: repository.to_owned(),
+            }),
         }
     }
 
     fn reference(&self, path: &str, image: &EcrImage) -> Result<Reference, Unmapped> {
         let target = format!("{}/{path}", self.harbor);
-        let invalid = || Unmapped::InvalidTarget { target: target.clone() };
+        let invalid = || Unmapped::InvalidTarget {
+            target: target.clone(),
+        };
         let mut reference = Reference::parse(&target).map_err(|_| invalid())?;
         if reference.registry() != self.harbor {
             return Err(invalid());
@@ -316,18 +344,31 @@ mod tests {
 
     fn map(uri: &str) -> Result<String, Unmapped> {
         let mapping = Mapping::from_toml(CONFIG).unwrap();
-        mapping.map(&EcrImage::parse(uri).unwrap()).map(|r| r.to_string())
+        mapping
+            .map(&EcrImage::parse(uri).unwrap())
+            .map(|r| r.to_string())
     }
 
     #[test]
     fn longest_prefix_wins_on_whole_components() {
         let host = "111111111111.dkr.ecr.eu-west-1.amazonaws.com";
-        assert_eq!(map(&format!("{host}/team-a/api:1")).unwrap(), "harbor.example.com/alpha/api:1");
-        assert_eq!(map(&format!("{host}/team-a/ml/train:2")).unwrap(), "harbor.example.com/ml/train:2");
-        assert_eq!(map(&format!("{host}/team-a:3")).unwrap(), "harbor.example.com/alpha/team-a:3");
+        assert_eq!(
+            map(&format!("{host}/team-a/api:1")).unwrap(),
+            "harbor.example.com/alpha/api:1"
+        );
+        assert_eq!(
+            map(&format!("{host}/team-a/ml/train:2")).unwrap(),
+            "harbor.example.com/ml/train:2"
+        );
+        assert_eq!(
+            map(&format!("{host}/team-a:3")).unwrap(),
+            "harbor.example.com/alpha/team-a:3"
+        );
         assert_eq!(
             map(&format!("{host}/team-ab/api:1")),
-            Err(Unmapped::NoProjectRule { repository: "team-ab/api".into() })
+            Err(Unmapped::NoProjectRule {
+                repository: "team-ab/api".into()
+            })
         );
     }
 
@@ -335,17 +376,26 @@ mod tests {
     fn default_project_rename_and_digest() {
         let digest = format!("sha256:{}", "b".repeat(64));
         let uri = format!("222222222222.dkr-ecr.us-east-1.on.aws/legacy-web:9@{digest}");
-        assert_eq!(map(&uri).unwrap(), format!("harbor-us.example.com:8443/imported/apps/web:9@{digest}"));
+        assert_eq!(
+            map(&uri).unwrap(),
+            format!("harbor-us.example.com:8443/imported/apps/web:9@{digest}")
+        );
         assert_eq!(
             map("333333333333.dkr.ecr.us-east-1.amazonaws.com/x"),
-            Err(Unmapped::NoRegistryRule { account: "333333333333".into(), region: "us-east-1".into() })
+            Err(Unmapped::NoRegistryRule {
+                account: "333333333333".into(),
+                region: "us-east-1".into()
+            })
         );
     }
 
     #[test]
     fn rejects_bad_configuration() {
         let bad_pattern = CONFIG.replace("^legacy-(.+)$", "(");
-        assert!(matches!(Mapping::from_toml(&bad_pattern), Err(EcrError::InvalidMapping { .. })));
+        assert!(matches!(
+            Mapping::from_toml(&bad_pattern),
+            Err(EcrError::InvalidMapping { .. })
+        ));
         let bad_project = CONFIG.replace("project = \"ml\"", "project = \"a/b\"");
         assert!(Mapping::from_toml(&bad_project).is_err());
         assert!(Mapping::from_toml("[[registries]]\naccount = 1").is_err());

@@ -56,12 +56,18 @@ pub struct ImageId {
 impl ImageId {
     /// An id naming a tag.
     pub fn tag(tag: impl Into<String>) -> Self {
-        Self { digest: None, tag: Some(tag.into()) }
+        Self {
+            digest: None,
+            tag: Some(tag.into()),
+        }
     }
 
     /// An id naming a digest.
     pub fn digest(digest: Digest) -> Self {
-        Self { digest: Some(digest), tag: None }
+        Self {
+            digest: Some(digest),
+            tag: None,
+        }
     }
 
     /// The tag or the digest, for messages.
@@ -122,10 +128,12 @@ impl RepositoryFilter {
 
     /// A filter for names matching `pattern`.
     pub fn pattern(pattern: &str) -> Result<Self, EcrError> {
-        Regex::new(pattern).map(Self::Pattern).map_err(|source| EcrError::InvalidPattern {
-            pattern: pattern.to_owned(),
-            source,
-        })
+        Regex::new(pattern)
+            .map(Self::Pattern)
+            .map_err(|source| EcrError::InvalidPattern {
+                pattern: pattern.to_owned(),
+                source,
+            })
     }
 
     /// True when `name` passes the filter.

@@ -46,7 +46,8 @@ pub struct PullSecret {
 impl PullSecret {
     /// A Kubernetes `Secret` object holding the payload, ready to apply to `namespace`.
     pub fn to_kubernetes_secret(&self, name: &str, namespace: &str) -> serde_json::Value {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(self.dockerconfigjson.expose());
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(self.dockerconfigjson.expose());
         serde_json::json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -72,20 +73,30 @@ struct DockerAuth<'a> {
 /// The `.dockerconfigjson` document for `registry` with a Basic credential; `None` for
 /// other credential kinds (a dockerconfigjson cannot carry a bearer token for a registry).
 pub fn docker_config_json(registry: &str, credential: &Credential) -> Option<Secret> {
-    let Credential::Basic { username, password } = credential else { return None };
+    let Credential::Basic { username, password } = credential else {
+        return None;
+    };
     let pair = format!("{username}:{}", password.expose());
     let auth = DockerAuth {
         username,
         password: password.expose(),
         auth: base64::engine::general_purpose::STANDARD.encode(pair),
     };
-    let config = DockerConfig { auths: BTreeMap::from([(registry, auth)]) };
-    Some(Secret::new(serde_json::to_string(&config).expect("a docker config serialises")))
+    let config = DockerConfig {
+        auths: BTreeMap::from([(registry, auth)]),
+    };
+    Some(Secret::new(
+        serde_json::to_string(&config).expect("a docker config serialises"),
+    ))
 }
 
 /// When a secret issued at `issued_at` whose credential expires at `expires_at` must be
 /// refreshed under `policy` (by default: half of the lifetime, and at least an hour early).
-pub fn next_refresh(policy: &RefreshPolicy, issued_at: SystemTime, expires_at: SystemTime) -> SystemTime {
+pub fn next_refresh(
+    policy: &RefreshPolicy,
+    issued_at: SystemTime,
+    expires_at: SystemTime,
+) -> SystemTime {
     policy.refresh_at(issued_at, expires_at)
 }
 
@@ -150,12 +161,21 @@ impl PullSecretRefresher {
     pub async fn refresh_once(&self) -> Result<PullSecret, CredentialError> {
         let current = self.provider.current().await?;
         let registry = self.provider.registry().to_owned();
-        let dockerconfigjson = docker_config_json(&registry, &current.credential).ok_or_else(|| {
-            CredentialError::Unavailable { registry: registry.clone(), source: "the provider returned a non-Basic credential".into() }
-        })?;
+        let dockerconfigjson =
+            docker_config_json(&registry, &current.credential).ok_or_else(|| {
+                CredentialError::Unavailable {
+                    registry: registry.clone(),
+                    source: "the provider returned a non-Basic credential".into(),
+                }
+            })?;
         let expires_at = current.expires_at.unwrap_or(SystemTime::UNIX_EPOCH);
         let refresh_at = next_refresh(&self.schedule, self.clock.now(), expires_at);
-        Ok(PullSecret { registry, dockerconfigjson, expires_at, refresh_at })
+        Ok(PullSecret {
+            registry,
+            dockerconfigjson,
+            expires_at,
+            refresh_at,
+        })
     }
 
     /// Refreshes and hands each payload to `sink` until the sink answers
@@ -172,7 +192,11 @@ impl PullSecretRefresher {
                 Ok(ControlFlow::Break(())) => return,
                 Ok(ControlFlow::Continue(refresh_at)) => {
                     failures = 0;
-                    tracing::info!(registry = self.provider.registry(), ?refresh_at, "pull secret refreshed");
+                    tracing::info!(
+                        registry = self.provider.registry(),
+                        ?refresh_at,
+                        "pull secret refreshed"
+                    );
                     refresh_at.max(self.clock.now() + self.min_interval)
                 }
                 Err(error) => {

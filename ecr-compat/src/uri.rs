@@ -71,7 +71,11 @@ impl EcrRegistry {
         } else {
             EndpointKind::Standard
         };
-        Self { account: account.into(), region, endpoint }
+        Self {
+            account: account.into(),
+            region,
+            endpoint,
+        }
     }
 
     /// Reads a registry host; `None` when the host is not an ECR private registry.
@@ -86,7 +90,11 @@ impl EcrRegistry {
             ("dkr-ecr-fips", "on.aws") => EndpointKind::DualStackFips,
             _ => return None,
         };
-        Some(Self { account: parts[1].to_owned(), region: parts[3].to_owned(), endpoint })
+        Some(Self {
+            account: parts[1].to_owned(),
+            region: parts[3].to_owned(),
+            endpoint,
+        })
     }
 
     /// The 12-digit account id (ECR's registry id).
@@ -107,7 +115,10 @@ impl EcrRegistry {
     /// The same registry reached through another endpoint kind.
     #[must_use]
     pub fn with_endpoint(&self, endpoint: EndpointKind) -> Self {
-        Self { endpoint, ..self.clone() }
+        Self {
+            endpoint,
+            ..self.clone()
+        }
     }
 
     /// The registry host, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
@@ -139,7 +150,9 @@ pub struct EcrImage {
 impl EcrImage {
     /// Parses an ECR image URI.
     pub fn parse(input: &str) -> Result<Self, EcrError> {
-        let not_ecr = || EcrError::NotAnEcrUri { input: input.to_owned() };
+        let not_ecr = || EcrError::NotAnEcrUri {
+            input: input.to_owned(),
+        };
         let reference = Reference::parse(input).map_err(|_| not_ecr())?;
         Self::from_reference(reference).ok_or_else(not_ecr)
     }
@@ -147,7 +160,10 @@ impl EcrImage {
     /// The image when `reference` points into an ECR private registry.
     pub fn from_reference(reference: Reference) -> Option<Self> {
         let registry = EcrRegistry::from_host(reference.registry())?;
-        Some(Self { registry, reference })
+        Some(Self {
+            registry,
+            reference,
+        })
     }
 
     /// The registry.
@@ -189,11 +205,31 @@ mod tests {
     #[test]
     fn reads_every_endpoint_kind() {
         let cases = [
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com", EndpointKind::Standard, "us-east-1"),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", EndpointKind::China, "cn-north-1"),
-            ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", EndpointKind::Fips, "us-gov-west-1"),
-            ("123456789012.dkr-ecr.ap-southeast-2.on.aws", EndpointKind::DualStack, "ap-southeast-2"),
-            ("123456789012.dkr-ecr-fips.us-east-2.on.aws", EndpointKind::DualStackFips, "us-east-2"),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                EndpointKind::Standard,
+                "us-east-1",
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                EndpointKind::China,
+                "cn-north-1",
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+                EndpointKind::Fips,
+                "us-gov-west-1",
+            ),
+            (
+                "123456789012.dkr-ecr.ap-southeast-2.on.aws",
+                EndpointKind::DualStack,
+                "ap-southeast-2",
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-2.on.aws",
+                EndpointKind::DualStackFips,
+                "us-east-2",
+            ),
         ];
         for (host, kind, region) in cases {
             let registry = EcrRegistry::from_host(host).unwrap_or_else(|| panic!("{host}"));
@@ -228,8 +264,12 @@ mod tests {
         assert_eq!(image.digest().map(ToString::to_string), Some(digest));
         assert_eq!(image.to_string(), uri);
 
-        let china = EcrImage::parse("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app").unwrap();
-        assert_eq!(china.registry(), &EcrRegistry::new("123456789012", "cn-north-1"));
+        let china =
+            EcrImage::parse("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app").unwrap();
+        assert_eq!(
+            china.registry(),
+            &EcrRegistry::new("123456789012", "cn-north-1")
+        );
         assert!(EcrImage::parse("nginx:1.27").is_err());
         assert!(EcrImage::parse("ghcr.io/team/app:1").is_err());
     }

@@ -2,9 +2,11 @@
 //! for the bytes, wiremock for what moto cannot do (pagination, throttling, real expiry,
 //! failing refreshes), and file rewriting against expected outputs.
 
-mod api_mock;
-mod moto;
-mod provider;
-mod pull_secret;
-mod rewrite;
-mod support;
+mod ecr {
+    mod api_mock;
+    mod moto;
+    mod provider;
+    mod pull_secret;
+    mod rewrite;
+    mod support;
+}

@@ -20,7 +20,10 @@ impl Table {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self { header: header.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row; missing cells print empty, extra cells are kept.
@@ -46,7 +49,11 @@ impl Table {
                 .iter()
                 .enumerate()
                 .map(|(i, width)| {
-                    format!("{:width$}", line.get(i).map_or("", String::as_str), width = *width)
+                    format!(
+                        "{:width$}",
+                        line.get(i).map_or("", String::as_str),
+                        width = *width
+                    )
                 })
                 .collect();
             let _ = writeln!(text, "{}", cells.join("  ").trim_end());
@@ -55,7 +62,13 @@ impl Table {
     }
 
     fn column_widths(&self) -> Vec<usize> {
-        let columns = self.rows.iter().map(Vec::len).chain([self.header.len()]).max().unwrap_or(0);
+        let columns = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.header.len()])
+            .max()
+            .unwrap_or(0);
         (0..columns)
             .map(|i| {
                 std::iter::once(&self.header)
@@ -91,7 +104,11 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -103,7 +120,10 @@ mod tests {
         let mut table = Table::new(["NAME", "SIZE"]);
         table.row(["a", "1"]);
         table.row(["longer-name", "22"]);
-        assert_eq!(table.render(), "NAME         SIZE\na            1\nlonger-name  22\n");
+        assert_eq!(
+            table.render(),
+            "NAME         SIZE\na            1\nlonger-name  22\n"
+        );
     }
 
     #[test]

@@ -27,13 +27,21 @@ impl ByteProgress {
             let style = ProgressStyle::with_template(
                 "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
             )
-            .map(|s| s.progress_chars("=> "))
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            .map_or_else(
+                |_| ProgressStyle::default_bar(),
+                |s| s.progress_chars("=> "),
+            );
             bar.set_style(style);
             bar.set_message(label.clone());
             bar
         });
-        Self { bar, label, total, done: 0, last_line: Instant::now() }
+        Self {
+            bar,
+            label,
+            total,
+            done: 0,
+            last_line: Instant::now(),
+        }
     }
 
     /// Grows the total when more work is discovered.
@@ -61,7 +69,10 @@ impl ByteProgress {
     pub fn finish(self) {
         match self.bar {
             Some(bar) => bar.finish_and_clear(),
-            None => eprintln!("{}: {} of {} bytes, done", self.label, self.done, self.total),
+            None => eprintln!(
+                "{}: {} of {} bytes, done",
+                self.label, self.done, self.total
+            ),
         }
     }
 }

@@ -16,7 +16,10 @@ pub fn read_secret(var: &str, file: Option<&Path>) -> anyhow::Result<Option<Secr
             .with_context(|| format!("cannot read secret file {}", path.display()))?;
         return Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))));
     }
-    Ok(std::env::var(var).ok().filter(|v| !v.is_empty()).map(Secret::new))
+    Ok(std::env::var(var)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Secret::new))
 }
 
 /// Like [`read_secret`], but a missing secret is an error that names both places.
@@ -38,14 +41,16 @@ pub fn write_secret_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file =
-        options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    file.write_all(contents).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -78,8 +83,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "abc\n").unwrap();
-        let secret = read_secret("WHARF_TEST_UNSET_VARIABLE", Some(&path)).unwrap().unwrap();
+        let secret = read_secret("WHARF_TEST_UNSET_VARIABLE", Some(&path))
+            .unwrap()
+            .unwrap();
         assert_eq!(secret.expose(), "abc");
-        assert!(read_secret("WHARF_TEST_UNSET_VARIABLE", None).unwrap().is_none());
+        assert!(
+            read_secret("WHARF_TEST_UNSET_VARIABLE", None)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -211,7 +211,10 @@ fn default_container_transport(server: &Url) -> Result<TransportConfig> {
 /// `host[:port]` of a URL, as image references spell the registry.
 fn host_with_port(url: &Url) -> Option<String> {
     let host = url.host_str()?;
-    Some(url.port().map_or_else(|| host.to_owned(), |port| format!("{host}:{port}")))
+    Some(
+        url.port()
+            .map_or_else(|| host.to_owned(), |port| format!("{host}:{port}")),
+    )
 }
 
 #[cfg(test)]
@@ -223,6 +226,27 @@ mod tests {
             .auth(Auth::token("t"))
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let gitea = GiteaClient::builder("https://g", "o")
+            .auth(Auth::token("pat-s3cret"))
+            .build()
+            .unwrap();
+        let basic = GiteaClient::builder("https://g", "o")
+            .auth(Auth::basic("ci", "pw-s3cret"))
+            .build()
+            .unwrap();
+        for text in [
+            format!("{gitea:?}"),
+            format!("{:?}", gitea.pypi()),
+            format!("{:?}", gitea.container()),
+            format!("{basic:?}"),
+            format!("{:?}", basic.packages()),
+        ] {
+            assert!(!text.contains("s3cret"), "{text}");
+        }
     }
 
     #[test]

@@ -91,12 +91,15 @@ impl ContainerRegistry {
     /// oci-core's registry client with this registry's credential and transport, ready for
     /// pushes and pulls of [`reference`](Self::reference)s.
     pub fn registry_client(&self) -> Result<RegistryClient> {
-        let credentials: Arc<dyn wharf_oci_core::credentials::CredentialSource> = Arc::new(self.credentials());
+        let credentials: Arc<dyn wharf_oci_core::credentials::CredentialSource> =
+            Arc::new(self.credentials());
         RegistryClient::builder()
             .transport(self.transport.clone().unwrap_or_default())
             .credentials(credentials)
             .retry_policy(self.retry.clone())
             .build()
-            .map_err(|source| Error::Registry { source: Box::new(source) })
+            .map_err(|source| Error::Registry {
+                source: Box::new(source),
+            })
     }
 }

@@ -73,7 +73,8 @@ pub fn escape_module_path(module: &str) -> String {
                     escaped.push(character);
                 }
             }
-            encode_segment(&escaped)
+            // `!` is the protocol's own escape character and goes out literally, as `go` sends it.
+            encode_segment(&escaped).replace("%21", "!")
         })
         .collect::<Vec<_>>()
         .join("/")
@@ -87,7 +88,7 @@ mod tests {
     fn capitals_become_bang_lowercase() {
         assert_eq!(
             escape_module_path("example.com/Team/mod"),
-            "example.com/%21team/mod"
+            "example.com/!team/mod"
         );
     }
 }

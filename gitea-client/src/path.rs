@@ -13,23 +13,32 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Encodes one path segment. `.` and `..` are encoded too, so they cannot climb the path.
+/// Encodes one path segment.
 pub fn encode_segment(segment: &str) -> String {
-    match segment {
-        "." => "%2E".to_owned(),
-        ".." => "%2E%2E".to_owned(),
-        _ => utf8_percent_encode(segment, SEGMENT).to_string(),
-    }
+    utf8_percent_encode(segment, SEGMENT).to_string()
 }
 
 /// Appends already-encoded path text to a base URL that ends with `/`.
 pub(crate) fn join_encoded(base: &Url, encoded_path: &str) -> Result<Url> {
+    let climbs = encoded_path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        matches!(decoded.as_str(), "." | "..")
+    });
+    if climbs {
+        return Err(Error::invalid_package(
+            encoded_path,
+            "`.` and `..` cannot be used as names in a URL path",
+        ));
+    }
     base.join(encoded_path).map_err(|error| Error::Config {
         reason: format!("cannot append {encoded_path} to {base}: {error}"),
     })
 }
 
 /// Appends segments, each percent-encoded, to a base URL that ends with `/`.
+///
+/// `.` and `..` are refused: URL parsers read them (and their encodings `%2E`, `%2E%2E`) as
+/// "this folder" and "parent folder", so they cannot be sent as names.
 pub(crate) fn join(base: &Url, segments: &[&str]) -> Result<Url> {
     let encoded: Vec<String> = segments
         .iter()
@@ -64,18 +73,25 @@ mod tests {
         assert_eq!(encode_segment("team/app"), "team%2Fapp");
         assert_eq!(encode_segment("a b?#%"), "a%20b%3F%23%25");
         assert_eq!(encode_segment("1.0.0-rc.1_x~y"), "1.0.0-rc.1_x~y");
-        assert_eq!(encode_segment(".."), "%2E%2E");
     }
 
     #[test]
     fn join_appends_below_the_base_path() {
         let base = base_url("http://h/api/packages/k3s-homelab").unwrap();
         assert_eq!(base.as_str(), "http://h/api/packages/k3s-homelab/");
-        let url = join(&base, &["generic", "my pkg", "..", "a/b"]).unwrap();
+        let url = join(&base, &["generic", "my pkg", "1.0", "a/b"]).unwrap();
         assert_eq!(
             url.as_str(),
-            "http://h/api/packages/k3s-homelab/generic/my%20pkg/%2E%2E/a%2Fb"
+            "http://h/api/packages/k3s-homelab/generic/my%20pkg/1.0/a%2Fb"
         );
+        assert!(matches!(
+            join(&base, &["generic", ".."]),
+            Err(Error::InvalidPackage { .. })
+        ));
+        assert!(matches!(
+            join_encoded(&base, "npm/%2e%2E/x"),
+            Err(Error::InvalidPackage { .. })
+        ));
         assert!(base_url("ftp://h").is_err());
     }
 }

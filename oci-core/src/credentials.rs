@@ -178,6 +178,54 @@ impl CredentialSource for StaticCredentials {
     }
 }
 
+/// Asks several sources in order and uses the first credential found.
+///
+/// Useful to let explicit credentials (from environment variables) win over a Docker
+/// `config.json`. An error from a source stops the search: a source that should have had a
+/// credential and failed is reported rather than skipped.
+#[derive(Debug, Default)]
+pub struct CredentialChain {
+    sources: Vec<Arc<dyn CredentialSource>>,
+}
+
+impl CredentialChain {
+    /// An empty chain (anonymous everywhere).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a source, asked after the ones before it.
+    #[must_use]
+    pub fn then(mut self, source: Arc<dyn CredentialSource>) -> Self {
+        self.sources.push(source);
+        self
+    }
+}
+
+impl CredentialSource for CredentialChain {
+    fn credential<'a>(
+        &'a self,
+        registry: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Credential>, CredentialError>> {
+        Box::pin(async move {
+            for source in &self.sources {
+                if let Some(credential) = source.credential(registry).await? {
+                    return Ok(Some(credential));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn invalidate<'a>(&'a self, registry: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            for source in &self.sources {
+                source.invalidate(registry).await;
+            }
+        })
+    }
+}
+
 /// Why a credential source could not produce a credential.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -229,6 +277,17 @@ mod tests {
             assert!(!text.contains("top-secret"), "{text}");
         }
         assert!(format!("{basic:?}").contains("robot$ci"));
+    }
+
+    #[tokio::test]
+    async fn a_chain_uses_the_first_source_that_has_a_credential() {
+        let first = StaticCredentials::new().with("a.example", Credential::bearer("from-first"));
+        let second = StaticCredentials::everywhere(Credential::bearer("from-second"));
+        let chain = CredentialChain::new().then(Arc::new(first)).then(Arc::new(second));
+        let header = |c: Option<Credential>| c.unwrap().authorization_header().expose().to_owned();
+        assert_eq!(header(chain.credential("a.example").await.unwrap()), "Bearer from-first");
+        assert_eq!(header(chain.credential("b.example").await.unwrap()), "Bearer from-second");
+        assert!(CredentialChain::new().credential("a.example").await.unwrap().is_none());
     }
 
     #[tokio::test]

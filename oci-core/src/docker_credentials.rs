@@ -68,16 +68,25 @@ impl DockerCredentials {
     /// Reads one `config.json`.
     pub fn from_file(path: &Path) -> Result<Self, CredentialError> {
         let store = || path.display().to_string();
-        let bytes = std::fs::read(path)
-            .map_err(|e| CredentialError::Store { store: store(), source: Box::new(e) })?;
-        let config = DockerConfig::parse(&bytes)
-            .map_err(|e| CredentialError::Store { store: store(), source: Box::new(e) })?;
+        let bytes = std::fs::read(path).map_err(|e| CredentialError::Store {
+            store: store(),
+            source: Box::new(e),
+        })?;
+        let config = DockerConfig::parse(&bytes).map_err(|e| CredentialError::Store {
+            store: store(),
+            source: Box::new(e),
+        })?;
         Ok(Self::from_config(config, Some(path.to_path_buf())))
     }
 
     /// Wraps an already parsed configuration.
     pub fn from_config(config: DockerConfig, path: Option<PathBuf>) -> Self {
-        Self { path, config, helper_dir: None, cache: Mutex::default() }
+        Self {
+            path,
+            config,
+            helper_dir: None,
+            cache: Mutex::default(),
+        }
     }
 
     /// Looks for `docker-credential-*` programs in `dir` instead of on `PATH` (tests, or
@@ -98,7 +107,10 @@ impl DockerCredentials {
             return Ok(cached.clone());
         }
         let found = self.resolve(registry).await?;
-        self.cache.lock().expect("cache lock").insert(registry.to_owned(), found.clone());
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(registry.to_owned(), found.clone());
         Ok(found)
     }
 
@@ -115,13 +127,21 @@ impl DockerCredentials {
     }
 
     /// Runs `docker-credential-<helper> get` with the server URL on stdin.
-    async fn run_helper(&self, helper: &str, server: &str) -> Result<Option<Credential>, CredentialError> {
+    async fn run_helper(
+        &self,
+        helper: &str,
+        server: &str,
+    ) -> Result<Option<Credential>, CredentialError> {
         let program = format!("docker-credential-{helper}");
-        let path = self.helper_dir.as_ref().map_or_else(|| PathBuf::from(&program), |dir| dir.join(&program));
-        let store_error = |source: Box<dyn std::error::Error + Send + Sync>| CredentialError::Store {
-            store: program.clone(),
-            source,
-        };
+        let path = self
+            .helper_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(&program), |dir| dir.join(&program));
+        let store_error =
+            |source: Box<dyn std::error::Error + Send + Sync>| CredentialError::Store {
+                store: program.clone(),
+                source,
+            };
         debug!(helper = %program, server, "asking credential helper");
         let mut child = tokio::process::Command::new(&path)
             .arg("get")
@@ -132,12 +152,21 @@ impl DockerCredentials {
             .spawn()
             .map_err(|e| store_error(Box::new(e)))?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
-        stdin.write_all(server.as_bytes()).await.map_err(|e| store_error(Box::new(e)))?;
+        stdin
+            .write_all(server.as_bytes())
+            .await
+            .map_err(|e| store_error(Box::new(e)))?;
         drop(stdin);
-        let output = child.wait_with_output().await.map_err(|e| store_error(Box::new(e)))?;
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(|e| store_error(Box::new(e)))?;
         if !output.status.success() {
             let message = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-            if message.to_ascii_lowercase().contains("credentials not found") {
+            if message
+                .to_ascii_lowercase()
+                .contains("credentials not found")
+            {
                 return Ok(None);
             }
             let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
@@ -157,14 +186,20 @@ fn credential_from_helper(answer: HelperAnswer, program: &str) -> Option<Credent
     if answer.username == "<token>" {
         // FIXME: an identity token is an OAuth2 refresh token for the registry's token service
         // (grant_type=refresh_token); that exchange is not implemented, so it is not used.
-        warn!(helper = program, "credential helper returned an identity token, which is not supported");
+        warn!(
+            helper = program,
+            "credential helper returned an identity token, which is not supported"
+        );
         return None;
     }
     Some(Credential::basic(answer.username, answer.secret))
 }
 
 impl CredentialSource for DockerCredentials {
-    fn credential<'a>(&'a self, registry: &'a str) -> BoxFuture<'a, Result<Option<Credential>, CredentialError>> {
+    fn credential<'a>(
+        &'a self,
+        registry: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Credential>, CredentialError>> {
         Box::pin(self.lookup(registry))
     }
 
@@ -183,11 +218,20 @@ fn default_path() -> Option<PathBuf> {
 
 /// What Docker passes to a helper for `registry`.
 fn server_url(registry: &str) -> String {
-    if is_docker_hub(registry) { DOCKER_HUB_CONFIG_KEY.to_owned() } else { registry.to_owned() }
+    if is_docker_hub(registry) {
+        DOCKER_HUB_CONFIG_KEY.to_owned()
+    } else {
+        registry.to_owned()
+    }
 }
 
 fn is_docker_hub(registry: &str) -> bool {
-    [DOCKER_HUB_REGISTRY, DOCKER_HUB_LEGACY_REGISTRY, DOCKER_HUB_API_HOST].contains(&registry)
+    [
+        DOCKER_HUB_REGISTRY,
+        DOCKER_HUB_LEGACY_REGISTRY,
+        DOCKER_HUB_API_HOST,
+    ]
+    .contains(&registry)
 }
 
 #[cfg(test)]
@@ -202,9 +246,15 @@ mod tests {
 
     #[test]
     fn identity_tokens_are_not_used_as_passwords() {
-        let token = HelperAnswer { username: "<token>".into(), secret: "refresh".into() };
+        let token = HelperAnswer {
+            username: "<token>".into(),
+            secret: "refresh".into(),
+        };
         assert!(credential_from_helper(token, "docker-credential-x").is_none());
-        let basic = HelperAnswer { username: "AWS".into(), secret: "pw".into() };
+        let basic = HelperAnswer {
+            username: "AWS".into(),
+            secret: "pw".into(),
+        };
         assert!(credential_from_helper(basic, "docker-credential-x").is_some());
     }
 }

@@ -280,9 +280,11 @@ impl Error {
     /// The HTTP status, when the registry answered with one.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Self::Registry { response } | Self::Token { response: Some(response), .. } => {
-                Some(response.status)
-            }
+            Self::Registry { response }
+            | Self::Token {
+                response: Some(response),
+                ..
+            } => Some(response.status),
             _ => None,
         }
     }
@@ -298,9 +300,11 @@ impl Error {
     /// The registry's answer, when it refused the request.
     pub fn response(&self) -> Option<&RegistryResponse> {
         match self {
-            Self::Registry { response } | Self::Token { response: Some(response), .. } => {
-                Some(response)
-            }
+            Self::Registry { response }
+            | Self::Token {
+                response: Some(response),
+                ..
+            } => Some(response),
             _ => None,
         }
     }
@@ -317,11 +321,16 @@ impl Error {
     }
 
     pub(crate) fn registry(response: RegistryResponse) -> Self {
-        Self::Registry { response: Box::new(response) }
+        Self::Registry {
+            response: Box::new(response),
+        }
     }
 
     pub(crate) fn protocol(url: &url::Url, reason: impl Into<String>) -> Self {
-        Self::Protocol { url: redact_url(url), reason: reason.into() }
+        Self::Protocol {
+            url: redact_url(url),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -362,8 +371,9 @@ mod tests {
 
     #[test]
     fn urls_lose_credentials_and_query() {
-        let url = url::Url::parse("https://user:pw@h.example/v2/a/blobs/uploads/x?_state=abc&digest=d")
-            .unwrap();
+        let url =
+            url::Url::parse("https://user:pw@h.example/v2/a/blobs/uploads/x?_state=abc&digest=d")
+                .unwrap();
         assert_eq!(redact_url(&url), "https://h.example/v2/a/blobs/uploads/x");
     }
 
@@ -373,7 +383,9 @@ mod tests {
             method: Method::GET,
             url: "http://r/v2/a/manifests/x".into(),
             status: StatusCode::NOT_FOUND,
-            errors: parse_error_body(br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#),
+            errors: parse_error_body(
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            ),
             request_id: Some("abc".into()),
         });
         assert_eq!(

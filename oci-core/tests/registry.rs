@@ -3,7 +3,10 @@
 //! shapes and faults real servers do not produce.
 
 mod registry {
+    pub mod copy;
+    pub mod docker_credentials;
     pub mod mock;
     pub mod real;
+    pub mod resume;
     pub mod support;
 }

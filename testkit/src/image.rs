@@ -70,7 +70,9 @@ impl Flavor {
             (Self::Oci, Compression::None) => "application/vnd.oci.image.layer.v1.tar",
             (Self::Oci, Compression::Gzip) => "application/vnd.oci.image.layer.v1.tar+gzip",
             (Self::Docker, Compression::None) => "application/vnd.docker.image.rootfs.diff.tar",
-            (Self::Docker, Compression::Gzip) => "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            (Self::Docker, Compression::Gzip) => {
+                "application/vnd.docker.image.rootfs.diff.tar.gzip"
+            }
         }
     }
 }
@@ -113,7 +115,11 @@ impl ImageBuilder {
     pub fn new(flavor: Flavor) -> Self {
         Self {
             flavor,
-            platform: Platform { os: "linux".into(), architecture: "amd64".into(), variant: None },
+            platform: Platform {
+                os: "linux".into(),
+                architecture: "amd64".into(),
+                variant: None,
+            },
             layer_sizes: Vec::new(),
             compression: Compression::Gzip,
             seed: rand::random(),
@@ -146,8 +152,11 @@ impl ImageBuilder {
     /// The platform. Default linux/amd64.
     #[must_use]
     pub fn platform(mut self, os: &str, architecture: &str, variant: Option<&str>) -> Self {
-        self.platform =
-            Platform { os: os.into(), architecture: architecture.into(), variant: variant.map(Into::into) };
+        self.platform = Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            variant: variant.map(Into::into),
+        };
         self
     }
 
@@ -175,7 +184,13 @@ impl ImageBuilder {
             .enumerate()
             .map(|(index, size)| {
                 let seed = self.seed.wrapping_add(index as u64);
-                layer::generate(*size, seed, self.compression, layer_type, self.dir.as_deref())
+                layer::generate(
+                    *size,
+                    seed,
+                    self.compression,
+                    layer_type,
+                    self.dir.as_deref(),
+                )
             })
             .collect::<std::io::Result<Vec<_>>>()?;
         let config = Blob::from_bytes(self.flavor.config_type(), self.config_json(&layers));
@@ -197,8 +212,11 @@ impl ImageBuilder {
     }
 
     fn config_json(&self, layers: &[Layer]) -> Vec<u8> {
-        let labels: serde_json::Map<String, Value> =
-            self.labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let labels: serde_json::Map<String, Value> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         let mut config = self.platform.to_json();
         config["created"] = json!("2024-01-01T00:00:00Z");
         config["config"] = json!({ "Labels": labels, "Env": ["PATH=/usr/bin:/bin"] });
@@ -206,7 +224,12 @@ impl ImageBuilder {
             "type": "layers",
             "diff_ids": layers.iter().map(|l| l.diff_id.as_str()).collect::<Vec<_>>(),
         });
-        config["history"] = json!(layers.iter().map(|_| json!({"created_by": "wharf-testkit"})).collect::<Vec<_>>());
+        config["history"] = json!(
+            layers
+                .iter()
+                .map(|_| json!({"created_by": "wharf-testkit"}))
+                .collect::<Vec<_>>()
+        );
         serde_json::to_vec(&config).expect("JSON serialises")
     }
 }
@@ -255,7 +278,10 @@ pub struct IndexBuilder {
 impl IndexBuilder {
     /// An empty index of `flavor`.
     pub fn new(flavor: Flavor) -> Self {
-        Self { flavor, images: Vec::new() }
+        Self {
+            flavor,
+            images: Vec::new(),
+        }
     }
 
     /// Adds a child image.
@@ -273,7 +299,12 @@ impl IndexBuilder {
             "manifests": self.images.iter().map(Image::descriptor).collect::<Vec<_>>(),
         });
         let bytes = Bytes::from(serde_json::to_vec_pretty(&index).expect("JSON serialises"));
-        Index { flavor: self.flavor, digest: Digest::sha256_of(&bytes), bytes, images: self.images }
+        Index {
+            flavor: self.flavor,
+            digest: Digest::sha256_of(&bytes),
+            bytes,
+            images: self.images,
+        }
     }
 }
 
@@ -314,7 +345,12 @@ pub struct ArtifactBuilder {
 impl ArtifactBuilder {
     /// An artifact of `artifact_type` (e.g. `application/spdx+json`) whose `subject` is the
     /// manifest with `digest`, `size` and `media_type`.
-    pub fn new(artifact_type: &str, subject_digest: &Digest, subject_size: u64, subject_type: &str) -> Self {
+    pub fn new(
+        artifact_type: &str,
+        subject_digest: &Digest,
+        subject_size: u64,
+        subject_type: &str,
+    ) -> Self {
         Self {
             artifact_type: artifact_type.into(),
             subject: json!({ "mediaType": subject_type, "digest": subject_digest.as_str(), "size": subject_size }),
@@ -326,7 +362,12 @@ impl ArtifactBuilder {
 
     /// An artifact whose subject is `image`.
     pub fn for_image(artifact_type: &str, image: &Image) -> Self {
-        Self::new(artifact_type, &image.digest, image.manifest.len() as u64, image.media_type())
+        Self::new(
+            artifact_type,
+            &image.digest,
+            image.manifest.len() as u64,
+            image.media_type(),
+        )
     }
 
     /// The single layer's content and media type. Default `{}` as `application/json`.
@@ -349,8 +390,11 @@ impl ArtifactBuilder {
     pub fn build(self) -> Artifact {
         let config = Blob::from_bytes(EMPTY_CONFIG_TYPE, Bytes::from_static(b"{}"));
         let layer = Blob::from_bytes(&self.payload_type, self.payload);
-        let annotations: serde_json::Map<String, Value> =
-            self.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let annotations: serde_json::Map<String, Value> = self
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": Flavor::Oci.manifest_type(),
@@ -361,7 +405,8 @@ impl ArtifactBuilder {
             "annotations": annotations,
         });
         let bytes = Bytes::from(serde_json::to_vec(&manifest).expect("JSON serialises"));
-        let subject = Digest::parse(self.subject["digest"].as_str().expect("subject digest")).expect("valid digest");
+        let subject = Digest::parse(self.subject["digest"].as_str().expect("subject digest"))
+            .expect("valid digest");
         Artifact {
             artifact_type: self.artifact_type,
             digest: Digest::sha256_of(&bytes),
@@ -396,8 +441,11 @@ pub struct Artifact {
 impl Artifact {
     /// The descriptor a referrers index lists for this artifact.
     pub fn descriptor(&self) -> Value {
-        let annotations: serde_json::Map<String, Value> =
-            self.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let annotations: serde_json::Map<String, Value> = self
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
         let mut descriptor = json!({
             "mediaType": Flavor::Oci.manifest_type(),
             "digest": self.digest.as_str(),

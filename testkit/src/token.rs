@@ -49,7 +49,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Default lifetime of an issued token (distribution's clients assume 60 s when absent).
-pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+pub const DEFAULT_TTL: Duration = Duration::from_mins(5);
 
 /// Failure to build an issuer or to sign a token.
 #[derive(Debug, thiserror::Error)]
@@ -374,6 +374,8 @@ struct TokenResponse {
 }
 
 /// An axum router serving `GET /token` (the realm) for `service`.
+// FIXME: only the GET form of the token protocol is served; clients that use the OAuth2
+// `POST /token` form (refresh tokens) would need a form-encoded handler as well.
 pub fn router(service: TokenService) -> Router {
     Router::new()
         .route("/token", get(issue_token))

@@ -40,17 +40,25 @@ pub(crate) fn scan(text: &str) -> Vec<Occurrence> {
 
 fn occurrence(text: &str, line: &Line<'_>, span: Span) -> Option<Occurrence> {
     let (image, span, pinnable) = locate(text, span)?;
-    Some(Occurrence { line: line.number, image, slots: Slots::Whole(span), pinnable })
+    Some(Occurrence {
+        line: line.number,
+        image,
+        slots: Slots::Whole(span),
+        pinnable,
+    })
 }
 
 fn is_stage(stages: &[String], name: &str) -> bool {
-    name.chars().all(|c| c.is_ascii_digit()) || stages.iter().any(|stage| stage.eq_ignore_ascii_case(name))
+    name.chars().all(|c| c.is_ascii_digit())
+        || stages.iter().any(|stage| stage.eq_ignore_ascii_case(name))
 }
 
 /// The image of `FROM [--flag=...]... <image> [AS <stage>]`; records the stage name.
 fn from_image(words: &[(&str, Span)], stages: &mut Vec<String>) -> Vec<Span> {
     let mut rest = words.iter().skip_while(|(word, _)| word.starts_with("--"));
-    let Some((image, span)) = rest.next() else { return Vec::new() };
+    let Some((image, span)) = rest.next() else {
+        return Vec::new();
+    };
     let stage_name = match (rest.next(), rest.next()) {
         (Some((keyword, _)), Some((name, _))) if keyword.eq_ignore_ascii_case("as") => Some(*name),
         _ => None,
@@ -59,15 +67,24 @@ fn from_image(words: &[(&str, Span)], stages: &mut Vec<String>) -> Vec<Span> {
     if let Some(name) = stage_name {
         stages.push(name.to_ascii_lowercase());
     }
-    if refers_to_stage { Vec::new() } else { vec![*span] }
+    if refers_to_stage {
+        Vec::new()
+    } else {
+        vec![*span]
+    }
 }
 
 /// The values of `--flag=value` words.
 fn flag_values(words: &[(&str, Span)], flag: &str) -> Vec<Span> {
     words
         .iter()
-        .filter(|(word, _)| word.len() > flag.len() && word[..flag.len()].eq_ignore_ascii_case(flag))
-        .map(|(_, span)| Span { start: span.start + flag.len(), end: span.end })
+        .filter(|(word, _)| {
+            word.len() > flag.len() && word[..flag.len()].eq_ignore_ascii_case(flag)
+        })
+        .map(|(_, span)| Span {
+            start: span.start + flag.len(),
+            end: span.end,
+        })
         .collect()
 }
 
@@ -82,7 +99,10 @@ fn mount_sources(words: &[(&str, Span)]) -> Vec<Span> {
             }
             if let Some(value) = field.strip_prefix("from=") {
                 let start = position + "from=".len();
-                found.push(Span { start, end: start + value.len() });
+                found.push(Span {
+                    start,
+                    end: start + value.len(),
+                });
             }
             position += field.len();
         }
@@ -95,7 +115,9 @@ fn words_text<'a>(words: &[(&'a str, Span)], span: Span) -> &'a str {
     words
         .iter()
         .find(|(_, word)| word.start <= span.start && span.end <= word.end)
-        .map_or("", |(word, whole)| &word[span.start - whole.start..span.end - whole.start])
+        .map_or("", |(word, whole)| {
+            &word[span.start - whole.start..span.end - whole.start]
+        })
 }
 
 /// The default values of `ARG NAME=value` (quotes excluded).
@@ -104,7 +126,10 @@ fn arg_defaults(text: &str, words: &[(&str, Span)]) -> Vec<Span> {
         .iter()
         .filter_map(|(word, span)| {
             let equals = word.find('=')?;
-            let value = Span { start: span.start + equals + 1, end: span.end };
+            let value = Span {
+                start: span.start + equals + 1,
+                end: span.end,
+            };
             (value.end > value.start).then(|| unquote(text, value))
         })
         .collect()

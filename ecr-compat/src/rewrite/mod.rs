@@ -54,10 +54,14 @@ impl FileKind {
     /// Guesses the kind from a file name: `*.yaml`, `*.yml` are YAML; `Dockerfile`,
     /// `Containerfile`, `Dockerfile.*`, `*.Dockerfile` and `*.dockerfile` are Dockerfiles.
     pub fn detect(path: &Path) -> Option<Self> {
-        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-        if name.ends_with(".yaml") || name.ends_with(".yml") {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        if extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml") {
             return Some(Self::Yaml);
         }
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         let dockerfile = name == "dockerfile"
             || name == "containerfile"
             || name.starts_with("dockerfile.")
@@ -83,10 +87,15 @@ impl DigestResolver for EcrClient {
                 source: reason.into(),
             };
             if image.registry().region() != self.region() {
-                return Err(unresolvable("the image is in another region than the client"));
+                return Err(unresolvable(
+                    "the image is in another region than the client",
+                ));
             }
-            let tag = image.tag().ok_or_else(|| unresolvable("the reference has no tag"))?;
-            self.digest_of_tag(Some(image.registry().account()), image.repository(), tag).await
+            let tag = image
+                .tag()
+                .ok_or_else(|| unresolvable("the reference has no tag"))?;
+            self.digest_of_tag(Some(image.registry().account()), image.repository(), tag)
+                .await
         })
     }
 }
@@ -130,14 +139,26 @@ pub(crate) fn locate(text: &str, span: Span) -> Option<(EcrImage, Span, bool)> {
         return Some((image, span, true));
     }
     if let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
-        let default_at = inner.find(":-").map(|i| i + 2).or_else(|| inner.find('-').map(|i| i + 1))?;
+        let default_at = inner
+            .find(":-")
+            .map(|i| i + 2)
+            .or_else(|| inner.find('-').map(|i| i + 1))?;
         let start = span.start + 2 + default_at;
-        return locate(text, Span { start, end: span.end - 1 });
+        return locate(
+            text,
+            Span {
+                start,
+                end: span.end - 1,
+            },
+        );
     }
-    let tag_at = value.rfind(':').filter(|&colon| {
-        !value[colon..].contains('/') && value[colon + 1..].starts_with('$')
-    })?;
-    let name = Span { start: span.start, end: span.start + tag_at };
+    let tag_at = value
+        .rfind(':')
+        .filter(|&colon| !value[colon..].contains('/') && value[colon + 1..].starts_with('$'))?;
+    let name = Span {
+        start: span.start,
+        end: span.start + tag_at,
+    };
     let image = EcrImage::parse(&text[name.start..name.end]).ok()?;
     Some((image, name, false))
 }
@@ -241,14 +262,21 @@ impl std::fmt::Debug for Rewriter {
 
 /// The replacement computed for one occurrence.
 enum Outcome {
-    Edits { edits: Vec<(Span, String)>, change: Change, unpinned: Option<Unpinned> },
+    Edits {
+        edits: Vec<(Span, String)>,
+        change: Change,
+        unpinned: Option<Unpinned>,
+    },
     Unmapped(UnmappedReference),
 }
 
 impl Rewriter {
     /// A rewriter that maps without pinning.
     pub fn new(mapping: Mapping) -> Self {
-        Self { mapping, resolver: None }
+        Self {
+            mapping,
+            resolver: None,
+        }
     }
 
     /// Pins every mapped reference that has a tag and no digest, using `resolver`.
@@ -276,7 +304,11 @@ impl Rewriter {
         };
         for occurrence in occurrences {
             match self.outcome(text, &occurrence, &mut digests).await {
-                Outcome::Edits { edits: more, change, unpinned } => {
+                Outcome::Edits {
+                    edits: more,
+                    change,
+                    unpinned,
+                } => {
                     edits.extend(more);
                     rewrite.changes.push(change);
                     rewrite.unpinned.extend(unpinned);
@@ -316,13 +348,32 @@ impl Rewriter {
         let (digest, unpinned) = match pinning {
             Ok(digest) => (digest, None),
             Err(reason) => {
-                let unpinned = Unpinned { line: occurrence.line, reference: image.to_string(), reason };
+                let unpinned = Unpinned {
+                    line: occurrence.line,
+                    reference: image.to_string(),
+                    reason,
+                };
                 (None, Some(unpinned))
             }
         };
-        let (edits, to, unpinned) = slot_edits(text, &occurrence.slots, &target, digest.as_ref(), unpinned, occurrence);
-        let change = Change { line: occurrence.line, from: image.to_string(), to };
-        Outcome::Edits { edits, change, unpinned }
+        let (edits, to, unpinned) = slot_edits(
+            text,
+            &occurrence.slots,
+            &target,
+            digest.as_ref(),
+            unpinned,
+            occurrence,
+        );
+        let change = Change {
+            line: occurrence.line,
+            from: image.to_string(),
+            to,
+        };
+        Outcome::Edits {
+            edits,
+            change,
+            unpinned,
+        }
     }
 
     /// The digest to pin `image` to: `Ok(None)` when pinning is off or the image already has
@@ -332,7 +383,9 @@ impl Rewriter {
         image: &EcrImage,
         digests: &mut HashMap<String, Result<Digest, String>>,
     ) -> Result<Option<Digest>, String> {
-        let Some(resolver) = &self.resolver else { return Ok(None) };
+        let Some(resolver) = &self.resolver else {
+            return Ok(None);
+        };
         if image.digest().is_some() {
             return Ok(None);
         }
@@ -341,8 +394,11 @@ impl Rewriter {
         }
         let key = image.to_string();
         if !digests.contains_key(&key) {
-            let resolved = resolver.resolve(image).await.map_err(|error| error_chain(&error));
-            digests.insert(key.clone(), resolved);
+            let digest = resolver
+                .resolve(image)
+                .await
+                .map_err(|error| error_chain(&error));
+            digests.insert(key.clone(), digest);
         }
         digests[&key].clone().map(Some)
     }
@@ -358,10 +414,21 @@ fn slot_edits(
     unpinned: Option<Unpinned>,
     occurrence: &Occurrence,
 ) -> (Vec<(Span, String)>, String, Option<Unpinned>) {
-    let pinned = digest.map_or_else(|| target.clone(), |digest| target.with_digest(digest.clone()));
+    let pinned = digest.map_or_else(
+        || target.clone(),
+        |digest| target.with_digest(digest.clone()),
+    );
     match slots {
-        Slots::Whole(span) => (vec![(*span, pinned.to_string())], pinned.to_string(), unpinned),
-        Slots::Split { registry, repository, tag } => {
+        Slots::Whole(span) => (
+            vec![(*span, pinned.to_string())],
+            pinned.to_string(),
+            unpinned,
+        ),
+        Slots::Split {
+            registry,
+            repository,
+            tag,
+        } => {
             let mut edits = Vec::new();
             match registry {
                 Some(registry) => {
@@ -381,7 +448,8 @@ fn slot_edits(
                         unpinned = Some(Unpinned {
                             line: occurrence.line,
                             reference: occurrence.image.to_string(),
-                            reason: "split fields without a tag field cannot carry a digest".to_owned(),
+                            reason: "split fields without a tag field cannot carry a digest"
+                                .to_owned(),
                         });
                     }
                 }

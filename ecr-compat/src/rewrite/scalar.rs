@@ -63,7 +63,10 @@ pub(crate) fn tokens<'a>(line: &Line<'a>) -> Vec<(&'a str, Span)> {
         match (character.is_whitespace(), start) {
             (false, None) => start = Some(index),
             (true, Some(begin)) => {
-                let span = Span { start: line.offset + begin, end: line.offset + index };
+                let span = Span {
+                    start: line.offset + begin,
+                    end: line.offset + index,
+                };
                 found.push((&line.text[begin..index], span));
                 start = None;
             }
@@ -80,7 +83,10 @@ pub(crate) fn unquote(text: &str, span: Span) -> Span {
         && ((value.starts_with('"') && value.ends_with('"'))
             || (value.starts_with('\'') && value.ends_with('\'')));
     if quoted {
-        Span { start: span.start + 1, end: span.end - 1 }
+        Span {
+            start: span.start + 1,
+            end: span.end - 1,
+        }
     } else {
         span
     }
@@ -91,7 +97,11 @@ mod tests {
     use super::*;
 
     fn scalar(text: &str, from: usize) -> Option<&str> {
-        let line = Line { number: 1, offset: 0, text };
+        let line = Line {
+            number: 1,
+            offset: 0,
+            text,
+        };
         yaml_scalar(&line, from).map(|span| &text[span.start..span.end])
     }
 
@@ -107,8 +117,15 @@ mod tests {
 
     #[test]
     fn tokens_know_their_offsets() {
-        let line = Line { number: 3, offset: 100, text: "FROM  x AS y" };
-        let found: Vec<_> = tokens(&line).into_iter().map(|(t, s)| (t, s.start)).collect();
+        let line = Line {
+            number: 3,
+            offset: 100,
+            text: "FROM  x AS y",
+        };
+        let found: Vec<_> = tokens(&line)
+            .into_iter()
+            .map(|(t, s)| (t, s.start))
+            .collect();
         assert_eq!(found, [("FROM", 100), ("x", 106), ("AS", 108), ("y", 111)]);
     }
 

@@ -81,7 +81,12 @@ fn value<'t>(text: &'t str, info: &KeyLine<'_>) -> Option<(&'t str, Span)> {
 fn whole(text: &str, info: &KeyLine<'_>) -> Option<Occurrence> {
     let (_, span) = value(text, info)?;
     let (image, span, pinnable) = locate(text, span)?;
-    Some(Occurrence { line: info.line.number, image, slots: Slots::Whole(span), pinnable })
+    Some(Occurrence {
+        line: info.line.number,
+        image,
+        slots: Slots::Whole(span),
+        pinnable,
+    })
 }
 
 /// `repository: <ECR URI without tag>` with an optional sibling `tag:`.
@@ -97,7 +102,11 @@ fn repository_with_host(text: &str, lines: &[KeyLine<'_>], index: usize) -> Opti
     Some(Occurrence {
         line: info.line.number,
         image,
-        slots: Slots::Split { registry: None, repository: span, tag: tag.map(|(_, span)| span) },
+        slots: Slots::Split {
+            registry: None,
+            repository: span,
+            tag: tag.map(|(_, span)| span),
+        },
         pinnable: true,
     })
 }
@@ -142,7 +151,10 @@ fn sibling_value<'t>(
 
 /// The other lines of the mapping line `index` belongs to (same key column, no outer line
 /// or list item in between).
-fn siblings<'l, 'a>(lines: &'l [KeyLine<'a>], index: usize) -> impl Iterator<Item = &'l KeyLine<'a>> {
+fn siblings<'l, 'a>(
+    lines: &'l [KeyLine<'a>],
+    index: usize,
+) -> impl Iterator<Item = &'l KeyLine<'a>> {
     let column = lines[index].key_column;
     let starts_item = lines[index].dash;
 
@@ -184,7 +196,10 @@ mod tests {
     const HOST: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 
     fn found(text: &str) -> Vec<(usize, String, Slots)> {
-        scan(text).into_iter().map(|o| (o.line, o.image.to_string(), o.slots)).collect()
+        scan(text)
+            .into_iter()
+            .map(|o| (o.line, o.image.to_string(), o.slots))
+            .collect()
     }
 
     #[test]
@@ -205,14 +220,23 @@ mod tests {
         );
         let found = found(&text);
         assert_eq!(found[0].1, format!("{HOST}/api:1.2"));
-        assert!(matches!(found[0].2, Slots::Split { tag: Some(_), registry: None, .. }));
+        assert!(matches!(
+            found[0].2,
+            Slots::Split {
+                tag: Some(_),
+                registry: None,
+                ..
+            }
+        ));
         assert_eq!(found[1].1, format!("{HOST}/worker"));
         assert!(matches!(found[1].2, Slots::Split { tag: None, .. }));
     }
 
     #[test]
     fn pairs_registry_with_repository_in_list_items() {
-        let text = format!("images:\n  - registry: {HOST}\n    repository: team/api\n    tag: v3\n  - registry: docker.io\n    repository: x\n");
+        let text = format!(
+            "images:\n  - registry: {HOST}\n    repository: team/api\n    tag: v3\n  - registry: docker.io\n    repository: x\n"
+        );
         let found = found(&text);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1, format!("{HOST}/team/api:v3"));

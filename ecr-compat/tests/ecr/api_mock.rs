@@ -24,7 +24,9 @@ fn repository(name: &str) -> serde_json::Value {
 async fn repositories_follow_next_token_and_filter() {
     let server = MockServer::start().await;
     ecr_operation("DescribeRepositories")
-        .and(body_partial_json(serde_json::json!({ "nextToken": "page-2" })))
+        .and(body_partial_json(
+            serde_json::json!({ "nextToken": "page-2" }),
+        ))
         .respond_with(ecr_ok(&serde_json::json!({
             "repositories": [repository("team-a/worker"), repository("team-b/api")],
         })))
@@ -42,17 +44,28 @@ async fn repositories_follow_next_token_and_filter() {
         .await;
     let client = client(&server.uri(), quick_retries(1)).await;
 
-    let all: Vec<_> = client.repositories(RepositoryFilter::All).try_collect().await.unwrap();
+    let all: Vec<_> = client
+        .repositories(RepositoryFilter::All)
+        .try_collect()
+        .await
+        .unwrap();
     let names: Vec<_> = all.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["team-a/api", "tools", "team-a/worker", "team-b/api"]);
+    assert_eq!(
+        names,
+        ["team-a/api", "tools", "team-a/worker", "team-b/api"]
+    );
     assert_eq!(all[0].registry_id.as_deref(), Some("123456789012"));
     assert!(all[0].created_at.is_some());
     server.verify().await;
     server.reset().await;
 
     ecr_operation("DescribeRepositories")
-        .and(body_partial_json(serde_json::json!({ "nextToken": "page-2" })))
-        .respond_with(ecr_ok(&serde_json::json!({ "repositories": [repository("team-a/worker")] })))
+        .and(body_partial_json(
+            serde_json::json!({ "nextToken": "page-2" }),
+        ))
+        .respond_with(ecr_ok(
+            &serde_json::json!({ "repositories": [repository("team-a/worker")] }),
+        ))
         .mount(&server)
         .await;
     ecr_operation("DescribeRepositories")
@@ -74,7 +87,9 @@ async fn images_carry_details_across_pages() {
     let digest_b = Digest::sha256_of(b"manifest b");
     let server = MockServer::start().await;
     ecr_operation("DescribeImages")
-        .and(body_partial_json(serde_json::json!({ "repositoryName": "api", "nextToken": "t2" })))
+        .and(body_partial_json(
+            serde_json::json!({ "repositoryName": "api", "nextToken": "t2" }),
+        ))
         .respond_with(ecr_ok(&serde_json::json!({ "imageDetails": [{
             "repositoryName": "api",
             "imageDigest": digest_b.to_string(),
@@ -83,7 +98,9 @@ async fn images_carry_details_across_pages() {
         .mount(&server)
         .await;
     ecr_operation("DescribeImages")
-        .and(body_partial_json(serde_json::json!({ "repositoryName": "api" })))
+        .and(body_partial_json(
+            serde_json::json!({ "repositoryName": "api" }),
+        ))
         .respond_with(ecr_ok(&serde_json::json!({ "imageDetails": [{
             "registryId": "123456789012",
             "repositoryName": "api",
@@ -103,7 +120,10 @@ async fn images_carry_details_across_pages() {
     assert_eq!(images[0].digest, digest_a);
     assert_eq!(images[0].tags, ["1.0", "stable"]);
     assert_eq!(images[0].size_bytes, Some(31_457_280));
-    assert_eq!(images[0].manifest_media_type.as_deref(), Some("application/vnd.oci.image.manifest.v1+json"));
+    assert_eq!(
+        images[0].manifest_media_type.as_deref(),
+        Some("application/vnd.oci.image.manifest.v1+json")
+    );
     assert_eq!(
         images[0].pushed_at,
         Some(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
@@ -117,14 +137,22 @@ async fn image_ids_send_the_tag_status_filter() {
     let digest = Digest::sha256_of(b"m");
     let server = MockServer::start().await;
     ecr_operation("ListImages")
-        .and(body_partial_json(serde_json::json!({ "filter": { "tagStatus": "UNTAGGED" } })))
-        .respond_with(ecr_ok(&serde_json::json!({ "imageIds": [{ "imageDigest": digest.to_string() }] })))
+        .and(body_partial_json(
+            serde_json::json!({ "filter": { "tagStatus": "UNTAGGED" } }),
+        ))
+        .respond_with(ecr_ok(
+            &serde_json::json!({ "imageIds": [{ "imageDigest": digest.to_string() }] }),
+        ))
         .expect(1)
         .mount(&server)
         .await;
     let client = client(&server.uri(), quick_retries(1)).await;
 
-    let ids: Vec<_> = client.image_ids("api", TagStatus::Untagged).try_collect().await.unwrap();
+    let ids: Vec<_> = client
+        .image_ids("api", TagStatus::Untagged)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(ids, [ImageId::digest(digest)]);
 }
 
@@ -149,14 +177,27 @@ async fn throttling_is_retried_with_backoff_then_reported() {
     server.reset().await;
 
     ecr_operation("DescribeImages")
-        .respond_with(ecr_error(400, "com.amazonaws.ecr#ThrottlingException", "Rate exceeded"))
+        .respond_with(ecr_error(
+            400,
+            "com.amazonaws.ecr#ThrottlingException",
+            "Rate exceeded",
+        ))
         .expect(2)
         .mount(&server)
         .await;
     let impatient = client(&server.uri(), quick_retries(2)).await;
-    let error = impatient.images("api").try_collect::<Vec<_>>().await.unwrap_err();
+    let error = impatient
+        .images("api")
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
     match error {
-        EcrError::Api { operation, code, message, .. } => {
+        EcrError::Api {
+            operation,
+            code,
+            message,
+            ..
+        } => {
             assert_eq!(operation, "DescribeImages");
             assert_eq!(code.as_deref(), Some("ThrottlingException"));
             assert_eq!(message.as_deref(), Some("Rate exceeded"));
@@ -199,19 +240,27 @@ async fn batch_get_image_asks_in_batches_of_100_and_reports_failures() {
     let mut ids: Vec<_> = (0..149).map(|n| ImageId::tag(format!("v{n}"))).collect();
     ids.push(ImageId::tag("missing"));
     let accepted = ["application/vnd.oci.image.manifest.v1+json"];
-    let outcomes: Vec<_> = futures::StreamExt::collect(client.manifests("api", ids, &accepted)).await;
+    let outcomes: Vec<_> =
+        futures::StreamExt::collect(client.manifests("api", &ids, &accepted)).await;
     assert_eq!(outcomes.len(), 150);
     let manifests: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
     assert_eq!(manifests.len(), 149);
     assert_eq!(manifests[0].manifest, "{\"tag\":\"v0\"}");
     assert_eq!(manifests[0].media_type.as_deref(), Some(accepted[0]));
     let failure = outcomes.iter().find_map(|o| o.as_ref().err()).unwrap();
-    assert!(matches!(failure, EcrError::ImageNotRetrieved { code, image, .. } if code == "ImageNotFound" && image == ":missing"));
+    assert!(
+        matches!(failure, EcrError::ImageNotRetrieved { code, image, .. } if code == "ImageNotFound" && image == ":missing")
+    );
 
     let requests = server.received_requests().await.unwrap();
     let sizes: Vec<_> = requests
         .iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["imageIds"].as_array().unwrap().len())
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["imageIds"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
         .collect();
     assert_eq!(sizes, [100, 50]);
 }

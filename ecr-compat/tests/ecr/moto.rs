@@ -22,7 +22,10 @@ const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// A name no other test run has used (moto keeps its state between runs).
 fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -34,10 +37,18 @@ struct PushedImage {
 
 async fn push_blob(http: &reqwest::Client, base: &str, repository: &str, bytes: &[u8]) -> Digest {
     let digest = Digest::sha256_of(bytes);
-    let started = http.post(format!("{base}/v2/{repository}/blobs/uploads/")).send().await.unwrap();
+    let started = http
+        .post(format!("{base}/v2/{repository}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(started.status(), 202, "upload start");
     let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let location = if location.starts_with('/') { format!("{base}{location}") } else { location };
+    let location = if location.starts_with('/') {
+        format!("{base}{location}")
+    } else {
+        location
+    };
     let separator = if location.contains('?') { '&' } else { '?' };
     let finished = http
         .put(format!("{location}{separator}digest={digest}"))
@@ -54,7 +65,8 @@ async fn push_image(repository: &str, tag: &str) -> PushedImage {
     let registry = services::registry_plain();
     let base = registry.base_url();
     let http = reqwest::Client::new();
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     let layer = format!("layer of {repository}:{tag}").into_bytes();
     let config_digest = push_blob(&http, &base, repository, config).await;
     let layer_digest = push_blob(&http, &base, repository, &layer).await;
@@ -73,7 +85,8 @@ async fn push_image(repository: &str, tag: &str) -> PushedImage {
         .await
         .unwrap();
     assert_eq!(pushed.status(), 201, "manifest push");
-    let digest = Digest::parse(pushed.headers()["docker-content-digest"].to_str().unwrap()).unwrap();
+    let digest =
+        Digest::parse(pushed.headers()["docker-content-digest"].to_str().unwrap()).unwrap();
     assert_eq!(digest, Digest::sha256_of(manifest.as_bytes()));
     PushedImage { manifest, digest }
 }
@@ -119,7 +132,11 @@ async fn enumeration_and_manifests_match_the_registry() {
     assert_eq!(names, [repository.as_str()]);
     assert_eq!(repositories[0].registry_id.as_deref(), Some(MOTO_ACCOUNT));
 
-    let ids: Vec<_> = client.image_ids(&repository, TagStatus::Tagged).try_collect().await.unwrap();
+    let ids: Vec<_> = client
+        .image_ids(&repository, TagStatus::Tagged)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 1);
     assert_eq!(ids[0].tag.as_deref(), Some("1.0"));
     assert_eq!(ids[0].digest.as_ref(), Some(&image.digest));
@@ -132,11 +149,24 @@ async fn enumeration_and_manifests_match_the_registry() {
     assert!(details[0].pushed_at.is_some());
 
     let wanted = vec![ImageId::tag("1.0"), ImageId::tag("no-such-tag")];
-    let outcomes: Vec<_> = futures::StreamExt::collect(client.manifests(&repository, wanted, &[])).await;
-    let manifest = outcomes.iter().find_map(|o| o.as_ref().ok()).expect("one manifest");
-    assert_eq!(manifest.manifest, image.manifest, "ECR returns the registry's bytes");
-    assert_eq!(Digest::sha256_of(manifest.manifest.as_bytes()), image.digest);
-    assert!(outcomes.iter().any(|o| o.is_err()), "the missing tag is reported");
+    let outcomes: Vec<_> =
+        futures::StreamExt::collect(client.manifests(&repository, &wanted, &[])).await;
+    let manifest = outcomes
+        .iter()
+        .find_map(|o| o.as_ref().ok())
+        .expect("one manifest");
+    assert_eq!(
+        manifest.manifest, image.manifest,
+        "ECR returns the registry's bytes"
+    );
+    assert_eq!(
+        Digest::sha256_of(manifest.manifest.as_bytes()),
+        image.digest
+    );
+    assert!(
+        outcomes.iter().any(Result::is_err),
+        "the missing tag is reported"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +174,10 @@ async fn authorization_token_from_moto() {
     let client = client(&services::moto_url(), quick_retries(2)).await;
     let token = client.authorization_token().await.unwrap();
     assert_eq!(token.username, "AWS");
-    assert_eq!(token.password.expose(), format!("{MOTO_ACCOUNT}-auth-token"));
+    assert_eq!(
+        token.password.expose(),
+        format!("{MOTO_ACCOUNT}-auth-token")
+    );
     let host = format!("{MOTO_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com");
     assert_eq!(token.registry_host(), Some(host.as_str()));
 
@@ -152,7 +185,10 @@ async fn authorization_token_from_moto() {
     let real_time = EcrCredentialProvider::builder(&host, Arc::new(client.clone()))
         .retry_policy(quick_retries(2))
         .build();
-    assert!(matches!(real_time.credential(&host).await, Err(CredentialError::Unavailable { .. })));
+    assert!(matches!(
+        real_time.credential(&host).await,
+        Err(CredentialError::Unavailable { .. })
+    ));
 
     // Two hours before that expiry the same token is handed out.
     let clock = ManualClock::at(token.expires_at - Duration::from_hours(2));
@@ -160,7 +196,13 @@ async fn authorization_token_from_moto() {
         .clock(Arc::new(clock.clone()))
         .build();
     let credential = provider.credential(&host).await.unwrap();
-    assert_eq!(credential, Some(Credential::basic("AWS", format!("{MOTO_ACCOUNT}-auth-token"))));
+    assert_eq!(
+        credential,
+        Some(Credential::basic(
+            "AWS",
+            format!("{MOTO_ACCOUNT}-auth-token")
+        ))
+    );
 }
 
 #[tokio::test]
@@ -174,9 +216,19 @@ async fn rewriting_pins_digests_through_the_ecr_client() {
         "[[registries]]\naccount = \"{MOTO_ACCOUNT}\"\nregion = \"{REGION}\"\nharbor = \"harbor.example.com\"\ndefault_project = \"migrated\"\n"
     ))
     .unwrap();
-    let text = format!("FROM {MOTO_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:2.0 AS app\n");
-    let rewrite = Rewriter::new(mapping).pin_digests(Arc::new(client)).rewrite(&text, FileKind::Dockerfile).await;
+    let text =
+        format!("FROM {MOTO_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:2.0 AS app\n");
+    let rewrite = Rewriter::new(mapping)
+        .pin_digests(Arc::new(client))
+        .rewrite(&text, FileKind::Dockerfile)
+        .await;
 
     assert!(rewrite.unpinned.is_empty(), "{:?}", rewrite.unpinned);
-    assert_eq!(rewrite.text, format!("FROM harbor.example.com/migrated/{repository}:2.0@{} AS app\n", image.digest));
+    assert_eq!(
+        rewrite.text,
+        format!(
+            "FROM harbor.example.com/migrated/{repository}:2.0@{} AS app\n",
+            image.digest
+        )
+    );
 }

@@ -9,7 +9,10 @@ use wharf_oci_core::credentials::{Credential, CredentialError, CredentialSource}
 use wharf_oci_core::retry::RetryPolicy;
 use wiremock::MockServer;
 
-use super::support::{ScriptedFetcher, authorization_body, client, ecr_error, ecr_ok, ecr_operation, quick_retries, t0};
+use super::support::{
+    ScriptedFetcher, authorization_body, client, ecr_error, ecr_ok, ecr_operation, quick_retries,
+    t0,
+};
 
 const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const HOUR: Duration = Duration::from_hours(1);
@@ -62,7 +65,10 @@ async fn a_real_expiry_is_cached_and_refreshed_at_half_life() {
     let refreshed = provider.credential(REGISTRY).await.unwrap().unwrap();
     assert_eq!(password(&refreshed), "second");
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
-    assert_eq!(provider.credential("other.example.com").await.unwrap(), None);
+    assert_eq!(
+        provider.credential("other.example.com").await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -82,7 +88,7 @@ async fn a_refresh_that_fails_twice_then_succeeds() {
     let retry = RetryPolicy::default()
         .max_attempts(4)
         .base_delay(Duration::from_secs(2))
-        .max_delay(Duration::from_secs(60));
+        .max_delay(Duration::from_mins(1));
     let provider = EcrCredentialProvider::builder(REGISTRY, Arc::new(client))
         .clock(Arc::new(clock.clone()))
         .retry_policy(retry.clone())
@@ -93,7 +99,10 @@ async fn a_refresh_that_fails_twice_then_succeeds() {
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2, "one backoff before each retry");
-    assert!(sleeps[0] <= retry.backoff_step(1) && sleeps[1] <= retry.backoff_step(2), "{sleeps:?}");
+    assert!(
+        sleeps[0] <= retry.backoff_step(1) && sleeps[1] <= retry.backoff_step(2),
+        "{sleeps:?}"
+    );
 }
 
 #[tokio::test]
@@ -110,12 +119,18 @@ async fn an_expired_token_is_never_handed_out() {
     );
     let clock = ManualClock::at(t0());
     let provider = provider(fetcher.clone(), &clock);
-    assert_eq!(password(&provider.current().await.unwrap().credential), "only");
+    assert_eq!(
+        password(&provider.current().await.unwrap().credential),
+        "only"
+    );
 
     // Refresh due, refresh fails: the still valid token is served, and for the cooldown
     // no new attempt is made.
     clock.set(t0() + HOUR * 7);
-    assert_eq!(password(&provider.current().await.unwrap().credential), "only");
+    assert_eq!(
+        password(&provider.current().await.unwrap().credential),
+        "only"
+    );
     assert_eq!(fetcher.calls(), 1 + 3);
     assert!(provider.current().await.is_ok());
     assert_eq!(fetcher.calls(), 4);
@@ -123,12 +138,18 @@ async fn an_expired_token_is_never_handed_out() {
     // Within the expiry margin the token counts as expired: an error, not the token.
     clock.set(t0() + HOUR * 12 - Duration::from_secs(30));
     let error = provider.credential(REGISTRY).await.unwrap_err();
-    assert!(matches!(&error, CredentialError::Expired { registry, source: Some(_) } if registry == REGISTRY), "{error:?}");
+    assert!(
+        matches!(&error, CredentialError::Expired { registry, source: Some(_) } if registry == REGISTRY),
+        "{error:?}"
+    );
     assert_eq!(fetcher.calls(), 7);
 
     clock.advance(HOUR);
     let error = provider.current().await.unwrap_err();
-    assert!(matches!(error, CredentialError::Expired { .. }), "{error:?}");
+    assert!(
+        matches!(error, CredentialError::Expired { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -143,7 +164,10 @@ async fn a_token_that_arrives_expired_is_refused() {
     let provider = provider(fetcher.clone(), &clock);
 
     let error = provider.credential(REGISTRY).await.unwrap_err();
-    assert!(matches!(error, CredentialError::Unavailable { .. }), "{error:?}");
+    assert!(
+        matches!(error, CredentialError::Unavailable { .. }),
+        "{error:?}"
+    );
     assert_eq!(fetcher.calls(), 3);
 }
 
@@ -167,9 +191,15 @@ async fn invalidate_forces_a_refresh_and_callers_share_one_fetch() {
     assert_eq!(fetcher.calls(), 1);
 
     provider.invalidate("other.example.com").await;
-    assert_eq!(password(&provider.credential(REGISTRY).await.unwrap().unwrap()), "one");
+    assert_eq!(
+        password(&provider.credential(REGISTRY).await.unwrap().unwrap()),
+        "one"
+    );
     provider.invalidate(&REGISTRY.to_uppercase()).await;
-    assert_eq!(password(&provider.credential(REGISTRY).await.unwrap().unwrap()), "two");
+    assert_eq!(
+        password(&provider.credential(REGISTRY).await.unwrap().unwrap()),
+        "two"
+    );
     assert_eq!(fetcher.calls(), 2);
 }
 
@@ -183,13 +213,23 @@ async fn refresh_timing_follows_the_policy() {
     let clock = ManualClock::at(t0());
     let provider = EcrCredentialProvider::builder(REGISTRY, fetcher.clone())
         .clock(Arc::new(clock.clone()))
-        .refresh_policy(RefreshPolicy::default().lifetime_fraction(0.75).min_remaining(HOUR * 2))
+        .refresh_policy(
+            RefreshPolicy::default()
+                .lifetime_fraction(0.75)
+                .min_remaining(HOUR * 2),
+        )
         .build();
 
     provider.current().await.unwrap();
     clock.set(t0() + HOUR * 9 - Duration::from_secs(1));
-    assert_eq!(password(&provider.current().await.unwrap().credential), "one");
+    assert_eq!(
+        password(&provider.current().await.unwrap().credential),
+        "one"
+    );
     clock.set(t0() + HOUR * 9);
-    assert_eq!(password(&provider.current().await.unwrap().credential), "two");
+    assert_eq!(
+        password(&provider.current().await.unwrap().credential),
+        "two"
+    );
     assert!(clock.now() > t0());
 }

@@ -8,7 +8,9 @@ use base64::Engine as _;
 use wharf_ecr_compat::auth::EcrCredentialProvider;
 use wharf_ecr_compat::clock::ManualClock;
 use wharf_ecr_compat::error::BoxError;
-use wharf_ecr_compat::pull_secret::{PullSecret, PullSecretRefresher, SECRET_TYPE, docker_config_json};
+use wharf_ecr_compat::pull_secret::{
+    PullSecret, PullSecretRefresher, SECRET_TYPE, docker_config_json,
+};
 use wharf_oci_core::credentials::Credential;
 
 use super::support::{ScriptedFetcher, quick_retries, t0};
@@ -18,17 +20,23 @@ const HOUR: Duration = Duration::from_hours(1);
 
 fn password_in(secret: &PullSecret) -> String {
     let config: serde_json::Value = serde_json::from_str(secret.dockerconfigjson.expose()).unwrap();
-    config["auths"][REGISTRY]["password"].as_str().unwrap().to_owned()
+    config["auths"][REGISTRY]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
 fn dockerconfigjson_has_username_password_and_auth() {
-    let payload = docker_config_json(REGISTRY, &Credential::basic("AWS", "pw:with:colons")).unwrap();
+    let payload =
+        docker_config_json(REGISTRY, &Credential::basic("AWS", "pw:with:colons")).unwrap();
     let config: serde_json::Value = serde_json::from_str(payload.expose()).unwrap();
     let entry = &config["auths"][REGISTRY];
     assert_eq!(entry["username"], "AWS");
     assert_eq!(entry["password"], "pw:with:colons");
-    let auth = base64::engine::general_purpose::STANDARD.decode(entry["auth"].as_str().unwrap()).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD
+        .decode(entry["auth"].as_str().unwrap())
+        .unwrap();
     assert_eq!(auth, b"AWS:pw:with:colons");
     assert!(docker_config_json(REGISTRY, &Credential::bearer("t")).is_none());
     assert_eq!(format!("{payload:?}"), "<redacted>");
@@ -38,7 +46,9 @@ fn dockerconfigjson_has_username_password_and_auth() {
 async fn refresh_once_builds_a_kubernetes_secret() {
     let fetcher = Arc::new(ScriptedFetcher::default().then_token("pw", t0() + HOUR * 12));
     let clock = ManualClock::at(t0());
-    let provider = EcrCredentialProvider::builder(REGISTRY, fetcher).clock(Arc::new(clock.clone())).build();
+    let provider = EcrCredentialProvider::builder(REGISTRY, fetcher)
+        .clock(Arc::new(clock.clone()))
+        .build();
     let refresher = PullSecretRefresher::new(Arc::new(provider)).clock(Arc::new(clock));
 
     let secret = refresher.refresh_once().await.unwrap();
@@ -48,7 +58,9 @@ async fn refresh_once_builds_a_kubernetes_secret() {
     assert_eq!(object["type"], SECRET_TYPE);
     assert_eq!(object["metadata"]["namespace"], "payments");
     let data = object["data"][".dockerconfigjson"].as_str().unwrap();
-    let decoded = base64::engine::general_purpose::STANDARD.decode(data).unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap();
     assert_eq!(decoded, secret.dockerconfigjson.expose().as_bytes());
 }
 
@@ -75,7 +87,11 @@ async fn the_loop_refreshes_early_and_keeps_trying_after_failures() {
             async move {
                 let mut written = written.lock().unwrap();
                 written.push((password_in(&secret), secret.expires_at));
-                let flow = if written.len() == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+                let flow = if written.len() == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                };
                 Ok::<_, BoxError>(flow)
             }
         })
@@ -100,7 +116,9 @@ async fn the_loop_refreshes_early_and_keeps_trying_after_failures() {
 async fn a_failing_sink_is_retried_soon_not_at_the_next_schedule() {
     let fetcher = Arc::new(ScriptedFetcher::default().then_token("pw", t0() + HOUR * 12));
     let clock = ManualClock::at(t0());
-    let provider = EcrCredentialProvider::builder(REGISTRY, fetcher).clock(Arc::new(clock.clone())).build();
+    let provider = EcrCredentialProvider::builder(REGISTRY, fetcher)
+        .clock(Arc::new(clock.clone()))
+        .build();
     let refresher = PullSecretRefresher::new(Arc::new(provider))
         .clock(Arc::new(clock.clone()))
         .retry_policy(quick_retries(10));
@@ -125,5 +143,8 @@ async fn a_failing_sink_is_retried_soon_not_at_the_next_schedule() {
     assert_eq!(*attempts.lock().unwrap(), 3);
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2);
-    assert!(sleeps.iter().all(|wait| *wait <= Duration::from_millis(4)), "{sleeps:?}");
+    assert!(
+        sleeps.iter().all(|wait| *wait <= Duration::from_millis(4)),
+        "{sleeps:?}"
+    );
 }

@@ -11,12 +11,16 @@ use wharf_oci_core::credentials::BoxFuture;
 use wharf_oci_core::digest::Digest;
 
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 fn rewriter() -> Rewriter {
-    Rewriter::new(Mapping::from_toml(&fixture("mapping.toml")).expect("the fixture mapping is valid"))
+    Rewriter::new(
+        Mapping::from_toml(&fixture("mapping.toml")).expect("the fixture mapping is valid"),
+    )
 }
 
 async fn rewrite_fixture(rewriter: &Rewriter, input: &str, expected: &str) -> Rewrite {
@@ -32,7 +36,11 @@ async fn rewrite_fixture(rewriter: &Rewriter, input: &str, expected: &str) -> Re
 }
 
 fn unmapped(rewrite: &Rewrite) -> Vec<(usize, &str)> {
-    rewrite.unmapped.iter().map(|u| (u.line, u.reference.as_str())).collect()
+    rewrite
+        .unmapped
+        .iter()
+        .map(|u| (u.line, u.reference.as_str()))
+        .collect()
 }
 
 /// Pins every tag to the SHA-256 of the reference text, so the expected file can say which.
@@ -42,7 +50,10 @@ impl DigestResolver for HashResolver {
     fn resolve<'a>(&'a self, image: &'a EcrImage) -> BoxFuture<'a, Result<Digest, EcrError>> {
         Box::pin(async move {
             if image.repository().contains("exporter") {
-                return Err(EcrError::Resolve { reference: image.to_string(), source: "no such tag".into() });
+                return Err(EcrError::Resolve {
+                    reference: image.to_string(),
+                    source: "no such tag".into(),
+                });
             }
             Ok(Digest::sha256_of(image.to_string().as_bytes()))
         })
@@ -54,23 +65,51 @@ async fn deployment_with_init_containers_and_several_documents() {
     let rewrite = rewrite_fixture(&rewriter(), "deployment.yaml", "deployment.expected.yaml").await;
     assert_eq!(rewrite.changes.len(), 4);
     assert_eq!(rewrite.changes[0].line, 27);
-    assert_eq!(unmapped(&rewrite), [(41, "210987654321.dkr.ecr.eu-west-1.amazonaws.com/audit/sidecar:7")]);
-    assert!(matches!(rewrite.unmapped[0].reason, Unmapped::NoRegistryRule { .. }));
+    assert_eq!(
+        unmapped(&rewrite),
+        [(
+            41,
+            "210987654321.dkr.ecr.eu-west-1.amazonaws.com/audit/sidecar:7"
+        )]
+    );
+    assert!(matches!(
+        rewrite.unmapped[0].reason,
+        Unmapped::NoRegistryRule { .. }
+    ));
 
     let diff = rewrite.diff("deploy/payments.yaml");
-    assert!(diff.starts_with("--- a/deploy/payments.yaml\n+++ b/deploy/payments.yaml\n"), "{diff}");
-    let removed = diff.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).count();
-    let added = diff.lines().filter(|l| l.starts_with('+') && !l.starts_with("+++")).count();
+    assert!(
+        diff.starts_with("--- a/deploy/payments.yaml\n+++ b/deploy/payments.yaml\n"),
+        "{diff}"
+    );
+    let removed = diff
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .count();
+    let added = diff
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .count();
     assert_eq!((removed, added), (4, 4), "{diff}");
-    assert!(diff.contains("+          image: harbor.example.com/payments/migrations:2.4.1   # run before the API\n"));
+    assert!(diff.contains(
+        "+          image: harbor.example.com/payments/migrations:2.4.1   # run before the API\n"
+    ));
 }
 
 #[tokio::test]
 async fn cronjob() {
     let rewrite = rewrite_fixture(&rewriter(), "cronjob.yaml", "cronjob.expected.yaml").await;
     assert_eq!(rewrite.changes.len(), 2);
-    assert_eq!(unmapped(&rewrite), [(22, "123456789012.dkr.ecr.us-east-1.amazonaws.com/tools/uploader:3")]);
-    assert!(matches!(&rewrite.unmapped[0].reason, Unmapped::NoProjectRule { repository } if repository == "tools/uploader"));
+    assert_eq!(
+        unmapped(&rewrite),
+        [(
+            24,
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/tools/uploader:3"
+        )]
+    );
+    assert!(
+        matches!(&rewrite.unmapped[0].reason, Unmapped::NoProjectRule { repository } if repository == "tools/uploader")
+    );
 }
 
 #[tokio::test]
@@ -78,13 +117,23 @@ async fn multi_stage_dockerfile() {
     let rewrite = rewrite_fixture(&rewriter(), "Dockerfile", "Dockerfile.expected").await;
     let lines: Vec<_> = rewrite.changes.iter().map(|c| c.line).collect();
     assert_eq!(lines, [2, 6, 10, 18, 20]);
-    assert_eq!(unmapped(&rewrite), [(21, "999999999999.dkr.ecr.eu-west-1.amazonaws.com/vendor/agent:5")]);
+    assert_eq!(
+        unmapped(&rewrite),
+        [(
+            21,
+            "999999999999.dkr.ecr.eu-west-1.amazonaws.com/vendor/agent:5"
+        )]
+    );
 }
 
 #[tokio::test]
 async fn helm_values_with_split_fields() {
     let rewrite = rewrite_fixture(&rewriter(), "values.yaml", "values.expected.yaml").await;
-    let changes: Vec<_> = rewrite.changes.iter().map(|c| (c.line, c.to.as_str())).collect();
+    let changes: Vec<_> = rewrite
+        .changes
+        .iter()
+        .map(|c| (c.line, c.to.as_str()))
+        .collect();
     assert_eq!(
         changes,
         [
@@ -94,7 +143,13 @@ async fn helm_values_with_split_fields() {
             (26, "harbor.example.com/base-images/statsd-exporter"),
         ]
     );
-    assert_eq!(unmapped(&rewrite), [(35, "555555555555.dkr.ecr.eu-central-1.amazonaws.com/proxy:0.9")]);
+    assert_eq!(
+        unmapped(&rewrite),
+        [(
+            34,
+            "555555555555.dkr.ecr.eu-central-1.amazonaws.com/proxy:0.9"
+        )]
+    );
     assert!(rewrite.unpinned.is_empty());
 }
 
@@ -102,7 +157,11 @@ async fn helm_values_with_split_fields() {
 async fn helm_values_pinned_to_digests() {
     let pinning = rewriter().pin_digests(Arc::new(HashResolver));
     let rewrite = rewrite_fixture(&pinning, "values.yaml", "values.pinned.yaml").await;
-    let unpinned: Vec<_> = rewrite.unpinned.iter().map(|u| (u.line, u.reason.as_str())).collect();
+    let unpinned: Vec<_> = rewrite
+        .unpinned
+        .iter()
+        .map(|u| (u.line, u.reason.as_str()))
+        .collect();
     assert_eq!(unpinned, [(26, "the reference has no tag to resolve")]);
 }
 
@@ -118,7 +177,10 @@ async fn pinning_whole_references_and_reporting_failures() {
     let text = "image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments/api:1\n\
                 sidecar:\n  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/legacy-exporter:2\n\
                 templated:\n  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:${TAG}\n";
-    let rewrite = rewriter().pin_digests(Arc::new(HashResolver)).rewrite(text, FileKind::Yaml).await;
+    let rewrite = rewriter()
+        .pin_digests(Arc::new(HashResolver))
+        .rewrite(text, FileKind::Yaml)
+        .await;
     let digest = Digest::sha256_of(b"123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments/api:1");
     let expected = format!(
         "image: harbor.example.com/payments/api:1@{digest}\n\
@@ -128,7 +190,11 @@ async fn pinning_whole_references_and_reporting_failures() {
     assert_eq!(rewrite.text, expected);
     let unpinned: Vec<_> = rewrite.unpinned.iter().map(|u| u.line).collect();
     assert_eq!(unpinned, [3, 5]);
-    assert!(rewrite.unpinned[0].reason.contains("no such tag"), "{:?}", rewrite.unpinned);
+    assert!(
+        rewrite.unpinned[0].reason.contains("no such tag"),
+        "{:?}",
+        rewrite.unpinned
+    );
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ pub const MOTO_ACCOUNT: &str = "123456789012";
 
 /// A fixed "now" for tests with a manual clock: 2026-01-01T00:00:00Z.
 pub fn t0() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+    SystemTime::UNIX_EPOCH + Duration::from_hours(490_896)
 }
 
 /// A client for `endpoint` with static fake credentials (moto routes by their scope).
@@ -48,7 +48,10 @@ pub fn quick_retries(attempts: u32) -> RetryPolicy {
 /// A mock of one ECR JSON 1.1 operation.
 pub fn ecr_operation(operation: &str) -> MockBuilder {
     Mock::given(method("POST"))
-        .and(header("x-amz-target", format!("AmazonEC2ContainerRegistry_V20150921.{operation}").as_str()))
+        .and(header(
+            "x-amz-target",
+            format!("AmazonEC2ContainerRegistry_V20150921.{operation}").as_str(),
+        ))
         .and(header("content-type", "application/x-amz-json-1.1"))
 }
 
@@ -63,13 +66,18 @@ pub fn ecr_ok(body: &serde_json::Value) -> ResponseTemplate {
 pub fn ecr_error(status: u16, error_type: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .insert_header("content-type", "application/x-amz-json-1.1")
-        .set_body_string(serde_json::json!({ "__type": error_type, "message": message }).to_string())
+        .set_body_string(
+            serde_json::json!({ "__type": error_type, "message": message }).to_string(),
+        )
 }
 
 /// The body of a `GetAuthorizationToken` answer.
 pub fn authorization_body(password: &str, expires_at: SystemTime) -> serde_json::Value {
     let token = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
-    let seconds = expires_at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    let seconds = expires_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     serde_json::json!({
         "authorizationData": [{
             "authorizationToken": token,
@@ -89,7 +97,10 @@ pub struct ScriptedFetcher {
 impl ScriptedFetcher {
     /// Adds a successful answer.
     pub fn then_token(self, password: &str, expires_at: SystemTime) -> Self {
-        self.script.lock().unwrap().push_back(Ok((password.to_owned(), expires_at)));
+        self.script
+            .lock()
+            .unwrap()
+            .push_back(Ok((password.to_owned(), expires_at)));
         self
     }
 
@@ -112,11 +123,18 @@ impl TokenFetcher for ScriptedFetcher {
         Box::pin(async move {
             match next {
                 Some(Ok((password, expires_at))) => {
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
+                    let encoded =
+                        base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"));
                     AuthorizationToken::decode(&encoded, expires_at, None)
                 }
-                Some(Err(reason)) => Err(EcrError::MissingField { operation: "scripted", field: reason }),
-                None => Err(EcrError::MissingField { operation: "scripted", field: "script exhausted" }),
+                Some(Err(reason)) => Err(EcrError::MissingField {
+                    operation: "scripted",
+                    field: reason,
+                }),
+                None => Err(EcrError::MissingField {
+                    operation: "scripted",
+                    field: "script exhausted",
+                }),
             }
         })
     }

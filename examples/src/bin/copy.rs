@@ -1,22 +1,20 @@
 //! `copy`: copy images between registries, the way `skopeo sync` or `crane copy` would, with
 //! one shared plan for the whole batch.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures::TryStreamExt as _;
 use wharf_examples::cli::{CommonArgs, OutputFormat, finish};
 use wharf_examples::output::{Table, human_bytes, print_report};
-use wharf_examples::progress::ByteProgress;
+use wharf_examples::registry::{
+    RegistryArgs, copy_progress, copy_report_table, copy_summary, finish_progress,
+};
 use wharf_oci_core::client::RegistryClient;
-use wharf_oci_core::copy::{BatchReport, CopyEngine, CopyEvent, CopyOptions, CopyPlan, CopyRequest};
-use wharf_oci_core::docker_credentials::DockerCredentials;
+use wharf_oci_core::copy::{CopyEngine, CopyOptions, CopyPlan, CopyRequest};
 use wharf_oci_core::platform::Platform;
 use wharf_oci_core::reference::Reference;
-use wharf_oci_core::transport::TransportConfig;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -47,13 +45,8 @@ struct Args {
     #[arg(required = true, value_name = "SOURCE")]
     sources: Vec<String>,
 
-    /// Registry host (host:port) reached over plain HTTP instead of HTTPS. Repeatable.
-    #[arg(long = "plain-http", value_name = "HOST")]
-    plain_http: Vec<String>,
-
-    /// Extra CA certificate (PEM) to trust. Repeatable.
-    #[arg(long = "ca-file", value_name = "FILE")]
-    ca_files: Vec<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
 
     /// Copy only this platform out of multi-platform indexes (os/arch[/variant]).
     #[arg(long)]
@@ -83,9 +76,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<bool> {
-    let client = build_client(&args)?;
+    let client = args.registry.docker_config_client()?;
     let requests = build_requests(&client, &args.sources, &args.to).await?;
-    let mut options = CopyOptions::default().blob_jobs(args.jobs).referrers(args.referrers);
+    let mut options = CopyOptions::default()
+        .blob_jobs(args.jobs)
+        .referrers(args.referrers);
     if let Some(platform) = &args.platform {
         options = options.platform(platform.parse::<Platform>().context("invalid --platform")?);
     }
@@ -94,37 +89,29 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         print_report(args.common.output, &plan, plan_table)?;
         return Ok(plan.references.iter().all(|r| r.error.is_none()));
     }
-    let progress = Arc::new(Mutex::new(ByteProgress::new("copying", 0)));
-    let engine = CopyEngine::new(client, options.observer(progress_observer(&progress)));
-    let report = engine.copy(&requests).await;
-    if let Ok(progress) = Arc::try_unwrap(progress) {
-        progress.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).finish();
-    }
-    print_report(args.common.output, &report, report_table)?;
+    let (progress, observer) = copy_progress("copying");
+    let report = CopyEngine::new(client, options.observer(observer))
+        .copy(&requests)
+        .await;
+    finish_progress(progress);
+    print_report(args.common.output, &report, copy_report_table)?;
     if args.common.output == OutputFormat::Table {
-        print_summary(&report);
+        println!("{}", copy_summary(&report));
     }
     Ok(report.succeeded())
 }
 
-fn build_client(args: &Args) -> anyhow::Result<RegistryClient> {
-    let mut transport = TransportConfig::builder().plain_http_hosts(&args.plain_http);
-    for ca in &args.ca_files {
-        transport = transport.ca_file(ca);
-    }
-    let credentials = DockerCredentials::from_default_location().context("cannot read the Docker config")?;
-    Ok(RegistryClient::builder()
-        .transport(transport.build()?)
-        .credentials(Arc::new(credentials))
-        .build()?)
-}
-
 /// Expands repositories into one request per tag and maps each source under the destination.
-async fn build_requests(client: &RegistryClient, sources: &[String], to: &str) -> anyhow::Result<Vec<CopyRequest>> {
+async fn build_requests(
+    client: &RegistryClient,
+    sources: &[String],
+    to: &str,
+) -> anyhow::Result<Vec<CopyRequest>> {
     let prefix = to.trim_end_matches('/');
     let mut requests = Vec::new();
     for source in sources {
-        let reference = Reference::parse(source).with_context(|| format!("invalid source `{source}`"))?;
+        let reference =
+            Reference::parse(source).with_context(|| format!("invalid source `{source}`"))?;
         let target_repo = Reference::parse(&format!("{prefix}/{}", reference.repository()))
             .with_context(|| format!("invalid destination for `{source}` under `{to}`"))?;
         for source in expand_tags(client, source, reference).await? {
@@ -140,7 +127,11 @@ async fn build_requests(client: &RegistryClient, sources: &[String], to: &str) -
 
 /// A reference with a tag or digest stands for itself; a bare repository for all its tags.
 /// `Reference::parse` gives a bare name no tag, so the raw text decides.
-async fn expand_tags(client: &RegistryClient, text: &str, reference: Reference) -> anyhow::Result<Vec<Reference>> {
+async fn expand_tags(
+    client: &RegistryClient,
+    text: &str,
+    reference: Reference,
+) -> anyhow::Result<Vec<Reference>> {
     let last = text.rsplit('/').next().unwrap_or(text);
     if reference.digest().is_some() || last.contains(':') {
         return Ok(vec![reference]);
@@ -153,35 +144,9 @@ async fn expand_tags(client: &RegistryClient, text: &str, reference: Reference) 
     if tags.is_empty() {
         bail!("repository {reference} has no tags");
     }
-    tags.iter().map(|tag| reference.with_tag(tag).map_err(Into::into)).collect()
-}
-
-fn progress_observer(progress: &Arc<Mutex<ByteProgress>>) -> wharf_oci_core::copy::ProgressObserver {
-    let progress = Arc::clone(progress);
-    Arc::new(move |event, snapshot| {
-        let mut bar = progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match event {
-            CopyEvent::Planned => bar.add_total(snapshot.bytes_total),
-            CopyEvent::Bytes { count } => bar.advance(*count),
-            _ => {}
-        }
-    })
-}
-
-fn report_table(report: &BatchReport) -> Table {
-    let mut table = Table::new(["SOURCE", "STATUS", "COPIED", "MOUNTED", "SKIPPED", "SECONDS", "ERROR"]);
-    for reference in &report.references {
-        table.row([
-            reference.source.clone(),
-            format!("{:?}", reference.status).to_lowercase(),
-            human_bytes(reference.bytes_copied),
-            human_bytes(reference.bytes_mounted),
-            human_bytes(reference.bytes_skipped),
-            format!("{:.1}", reference.duration.as_secs_f64()),
-            reference.error.clone().unwrap_or_default(),
-        ]);
-    }
-    table
+    tags.iter()
+        .map(|tag| reference.with_tag(tag).map_err(Into::into))
+        .collect()
 }
 
 fn plan_table(plan: &CopyPlan) -> Table {
@@ -215,15 +180,4 @@ fn plan_table(plan: &CopyPlan) -> Table {
         String::new(),
     ]);
     table
-}
-
-fn print_summary(report: &BatchReport) {
-    let failed = report.failures().count();
-    println!(
-        "{} references, {} failed, {} streamed in {:.1} s",
-        report.references.len(),
-        failed,
-        human_bytes(report.bytes_copied()),
-        report.duration.as_secs_f64()
-    );
 }

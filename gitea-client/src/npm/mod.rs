@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest as _, Sha512};
 use url::Url;
+use wharf_oci_core::retry::RetryPolicy;
+use wharf_oci_core::transport::TransportConfig;
 
 pub use tarball::PackageTarball;
 
@@ -78,15 +80,26 @@ impl Packument {
 }
 
 impl NpmRegistry {
-    /// A registry at `registry_url` (e.g. `http://127.0.0.1:4873/`), using the default
-    /// transport and retry policy.
+    /// A registry at `registry_url` (e.g. `http://127.0.0.1:4873/`), using oci-core's
+    /// default transport and retry policy.
     pub fn new(registry_url: &str, auth: crate::Auth) -> Result<Self> {
-        let http = Http::new(
-            &wharf_oci_core::transport::TransportConfig::default(),
+        Self::with_transport(
+            registry_url,
             auth,
-            wharf_oci_core::retry::RetryPolicy::default(),
-        )?;
-        Self::with_http(http, registry_url)
+            &TransportConfig::default(),
+            RetryPolicy::default(),
+        )
+    }
+
+    /// Like [`new`](Self::new) with a transport (custom CA, client certificate, timeouts) and a
+    /// retry policy for reads.
+    pub fn with_transport(
+        registry_url: &str,
+        auth: crate::Auth,
+        transport: &TransportConfig,
+        retry: RetryPolicy,
+    ) -> Result<Self> {
+        Self::with_http(Http::new(transport, auth, retry)?, registry_url)
     }
 
     fn with_http(http: Http, registry_url: &str) -> Result<Self> {

@@ -19,10 +19,14 @@ pub enum DistributionKind {
 impl DistributionKind {
     /// Tells the kind from a file name.
     pub fn from_file_name(file_name: &str) -> Option<Self> {
-        let lower = file_name.to_ascii_lowercase();
-        if lower.ends_with(".whl") {
+        let path = std::path::Path::new(file_name);
+        let extension = |path: &std::path::Path, wanted: &str| {
+            path.extension()
+                .is_some_and(|extension| extension.eq_ignore_ascii_case(wanted))
+        };
+        if extension(path, "whl") {
             Some(Self::Wheel)
-        } else if lower.ends_with(".tar.gz") {
+        } else if extension(path, "gz") && extension(&path.with_extension(""), "tar") {
             Some(Self::Sdist)
         } else {
             None
@@ -239,6 +243,11 @@ mod tests {
         assert_eq!(wheel_python_tag("bad.whl"), None);
         assert_eq!(normalize_name("Wharf__Demo.pkg"), "wharf-demo-pkg");
         assert_eq!(DistributionKind::from_file_name("x.zip"), None);
+        assert_eq!(
+            DistributionKind::from_file_name("x-1.0.TAR.GZ"),
+            Some(DistributionKind::Sdist)
+        );
+        assert_eq!(DistributionKind::from_file_name("x-1.0.gz"), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use reqwest::multipart::{Form, Part};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
+use wharf_oci_core::retry::RetryPolicy;
+use wharf_oci_core::transport::TransportConfig;
 
 pub use metadata::{CoreMetadata, DistributionKind, normalize_name};
 pub use simple::DistributionFile;
@@ -57,14 +59,27 @@ pub struct UploadedDistribution {
 
 impl PypiRegistry {
     /// An index with its upload URL (where `twine upload --repository-url` points) and its
-    /// simple-index URL, using the default transport and retry policy.
+    /// simple-index URL, using oci-core's default transport and retry policy.
     pub fn new(upload_url: &str, simple_url: &str, auth: crate::Auth) -> Result<Self> {
-        let http = Http::new(
-            &wharf_oci_core::transport::TransportConfig::default(),
+        Self::with_transport(
+            upload_url,
+            simple_url,
             auth,
-            wharf_oci_core::retry::RetryPolicy::default(),
-        )?;
-        Self::with_http(http, upload_url, simple_url)
+            &TransportConfig::default(),
+            RetryPolicy::default(),
+        )
+    }
+
+    /// Like [`new`](Self::new) with a transport (custom CA, client certificate, timeouts) and a
+    /// retry policy for reads.
+    pub fn with_transport(
+        upload_url: &str,
+        simple_url: &str,
+        auth: crate::Auth,
+        transport: &TransportConfig,
+        retry: RetryPolicy,
+    ) -> Result<Self> {
+        Self::with_http(Http::new(transport, auth, retry)?, upload_url, simple_url)
     }
 
     fn with_http(http: Http, upload_url: &str, simple_url: &str) -> Result<Self> {

@@ -1,6 +1,7 @@
 //! Package files built by the tests themselves: wheels, sdists, npm tarballs, crates, charts.
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -81,9 +82,9 @@ impl PythonProject {
         for (path, bytes) in &files {
             let hash =
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
-            record.push_str(&format!("{path},sha256={hash},{}\n", bytes.len()));
+            writeln!(record, "{path},sha256={hash},{}", bytes.len()).unwrap();
         }
-        record.push_str(&format!("{dist_info}/RECORD,,\n"));
+        writeln!(record, "{dist_info}/RECORD,,").unwrap();
 
         let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()

@@ -108,6 +108,18 @@ async fn dist_tags_round_trip() {
     let tags = registry.dist_tags(&name).await.unwrap();
     assert!(!tags.contains_key("beta"), "{tags:?}");
 
+    registry
+        .unpublish_version(&name, "1.1.0-beta.1")
+        .await
+        .unwrap();
+    let packument = registry.packument(&name).await.unwrap();
+    assert!(
+        !packument.versions.contains_key("1.1.0-beta.1"),
+        "{packument:?}"
+    );
+    assert!(packument.versions.contains_key("1.0.0"), "{packument:?}");
+    assert!(!packument.dist_tags.contains_key("next"), "{packument:?}");
+
     registry.unpublish(&name).await.unwrap();
     let error = registry.packument(&name).await.unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");

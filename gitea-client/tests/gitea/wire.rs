@@ -223,7 +223,7 @@ async fn maven_deploys_artifact_pom_checksums_and_metadata() {
         .map(|r| r.url.path())
         .collect();
     assert!(
-        order[0].ends_with(".jar") && order[5].ends_with(".pom"),
+        order[0].ends_with("demo-1.0.0.jar") && order[5].ends_with("demo-1.0.0.pom"),
         "{order:?}"
     );
 }

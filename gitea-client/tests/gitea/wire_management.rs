@@ -24,7 +24,7 @@ async fn server_with_version(version: &str) -> (MockServer, GiteaClient) {
     Mock::given(method("GET"))
         .and(path("/api/v1/version"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "version": version })))
-        .expect(1)
+        .up_to_n_times(1)
         .mount(&server)
         .await;
     let client = GiteaClient::builder(server.uri(), OWNER)
@@ -228,17 +228,26 @@ async fn container_registry_client_presents_the_token_as_basic() {
     // password as a token.
     Mock::given(method("GET"))
         .and(path("/v2/"))
-        .and(header("authorization", "Basic Z2l0ZWEtcGF0Ongtb2F1dGgtYmFzaWM="))
+        .and(header(
+            "authorization",
+            "Basic Z2l0ZWEtcGF0Ongtb2F1dGgtYmFzaWM=",
+        ))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v2/"))
-        .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", r#"Basic realm="Gitea Package API""#))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", r#"Basic realm="Gitea Package API""#),
+        )
         .mount(&server)
         .await;
 
-    let gitea = GiteaClient::builder(server.uri(), "K3s-Homelab").auth(Auth::token("gitea-pat")).build().unwrap();
+    let gitea = GiteaClient::builder(server.uri(), "K3s-Homelab")
+        .auth(Auth::token("gitea-pat"))
+        .build()
+        .unwrap();
     let container = gitea.container();
     let reference = container.reference("tools/builder", "v1").unwrap();
     assert_eq!(reference.repository(), "k3s-homelab/tools/builder");

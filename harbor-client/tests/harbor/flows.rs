@@ -20,38 +20,78 @@ const FAST: WaitOptions = WaitOptions {
 };
 
 async fn start() -> (HarborSimHandle, HarborClient) {
-    let sim = HarborSim::start(HarborSimConfig::default().scan_delay(Duration::from_millis(200))).await.expect("simulator starts");
+    let sim = HarborSim::start(HarborSimConfig::default().scan_delay(Duration::from_millis(200)))
+        .await
+        .expect("simulator starts");
     let (user, password) = sim.admin();
-    let harbor = common::builder(sim.url()).basic(user, password).build().expect("client");
+    let harbor = common::builder(sim.url())
+        .basic(user, password)
+        .build()
+        .expect("client");
     (sim, harbor)
 }
 
 /// A one-image OCI layout made with umoci, tagged `v1`.
 fn oci_layout(dir: &Path) -> String {
     let layout = dir.join("layout");
-    run(Command::new("umoci").arg("init").arg("--layout").arg(&layout));
-    run(Command::new("umoci").arg("new").arg("--image").arg(format!("{}:v1", layout.display())));
+    run(Command::new("umoci")
+        .arg("init")
+        .arg("--layout")
+        .arg(&layout));
+    run(Command::new("umoci")
+        .arg("new")
+        .arg("--image")
+        .arg(format!("{}:v1", layout.display())));
     format!("oci:{}:v1", layout.display())
 }
 
 fn run(command: &mut Command) {
     let output = command.output().expect("tool runs");
-    assert!(output.status.success(), "{command:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn skopeo(args: &[&str]) -> std::process::Output {
-    Command::new("skopeo").args(args).output().expect("skopeo runs")
+    Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo runs")
 }
 
-fn push(source: &str, registry: &str, target: &str, user: &str, secret: &str) -> std::process::Output {
+fn push(
+    source: &str,
+    registry: &str,
+    target: &str,
+    user: &str,
+    secret: &str,
+) -> std::process::Output {
     let destination = format!("docker://{registry}/{target}");
     let creds = format!("{user}:{secret}");
-    skopeo(&["copy", "--dest-tls-verify=false", "--dest-creds", &creds, source, &destination])
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+        source,
+        &destination,
+    ])
 }
 
 fn inspect_with_creds(registry: &str, image: &str, user: &str, secret: &str) -> bool {
     let creds = format!("{user}:{secret}");
-    skopeo(&["inspect", "--raw", "--tls-verify=false", "--creds", &creds, &format!("docker://{registry}/{image}")]).status.success()
+    skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds",
+        &creds,
+        &format!("docker://{registry}/{image}"),
+    ])
+    .status
+    .success()
 }
 
 #[tokio::test]
@@ -60,43 +100,117 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
     let scratch = tempfile::tempdir().unwrap();
     let source = oci_layout(scratch.path());
 
-    let dev = harbor.projects().create(NewProject::new("dev").public(false).auto_scan(false)).await.unwrap();
-    harbor.projects().create(NewProject::new("prod").storage_limit(1 << 30)).await.unwrap();
+    let dev = harbor
+        .projects()
+        .create(NewProject::new("dev").public(false).auto_scan(false))
+        .await
+        .unwrap();
+    harbor
+        .projects()
+        .create(NewProject::new("prod").storage_limit(1 << 30))
+        .await
+        .unwrap();
     let project = harbor.projects().get("dev").await.unwrap();
     assert_eq!(project.project_id, Some(dev));
     let metadata = project.metadata.unwrap_or_default();
     assert_eq!(metadata.public.map(bool::from), Some(false));
 
-    let pusher = harbor.robots().create(RobotSpec::project_push("dev", "ci")).await.unwrap();
-    let pushed = push(&source, sim.registry_host(), "dev/team/app:v1", &pusher.name, pusher.secret.expose());
-    assert!(pushed.status.success(), "push through the robot failed: {}", String::from_utf8_lossy(&pushed.stderr));
-    let denied = push(&source, sim.registry_host(), "prod/team/app:v1", &pusher.name, pusher.secret.expose());
-    assert!(!denied.status.success(), "a dev robot must not push to prod");
+    let pusher = harbor
+        .robots()
+        .create(RobotSpec::project_push("dev", "ci"))
+        .await
+        .unwrap();
+    let pushed = push(
+        &source,
+        sim.registry_host(),
+        "dev/team/app:v1",
+        &pusher.name,
+        pusher.secret.expose(),
+    );
+    assert!(
+        pushed.status.success(),
+        "push through the robot failed: {}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let denied = push(
+        &source,
+        sim.registry_host(),
+        "prod/team/app:v1",
+        &pusher.name,
+        pusher.secret.expose(),
+    );
+    assert!(
+        !denied.status.success(),
+        "a dev robot must not push to prod"
+    );
 
-    let listed: Vec<_> = harbor.artifacts("dev", "team/app").list().stream().try_collect().await.unwrap();
+    let listed: Vec<_> = harbor
+        .artifacts("dev", "team/app")
+        .list()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(Artifacts::tag_names(&listed[0]), ["v1"]);
 
     let from = "dev/team/app:v1".parse().unwrap();
-    let promoted = harbor.artifacts("prod", "team/app").promote(&from, Some("stable"), FAST).await.unwrap();
+    let promoted = harbor
+        .artifacts("prod", "team/app")
+        .promote(&from, Some("stable"), FAST)
+        .await
+        .unwrap();
     assert_eq!(promoted.digest, listed[0].digest);
     let mut tags = Artifacts::tag_names(&promoted);
     tags.sort();
     assert_eq!(tags, ["stable", "v1"]);
 
-    let outcome = harbor.artifacts("prod", "team/app").scan_and_wait("stable", FAST).await.unwrap();
+    let outcome = harbor
+        .artifacts("prod", "team/app")
+        .scan_and_wait("stable", FAST)
+        .await
+        .unwrap();
     assert_eq!(outcome.status, ScanStatus::Success);
-    let report = harbor.artifacts("prod", "team/app").vulnerability_report("stable").await.unwrap();
+    let report = harbor
+        .artifacts("prod", "team/app")
+        .vulnerability_report("stable")
+        .await
+        .unwrap();
     assert!(report.is_some(), "a finished scan has a report");
 
-    let puller = harbor.robots().create(RobotSpec::project_pull("prod", "puller")).await.unwrap();
+    let puller = harbor
+        .robots()
+        .create(RobotSpec::project_pull("prod", "puller"))
+        .await
+        .unwrap();
     let auth_file = scratch.path().join("config.json");
     std::fs::write(&auth_file, puller.dockerconfigjson(sim.registry_host())).unwrap();
     let auth_file = auth_file.display().to_string();
-    let pulled = skopeo(&["inspect", "--raw", "--tls-verify=false", "--authfile", &auth_file, &format!("docker://{}/prod/team/app:stable", sim.registry_host())]);
-    assert!(pulled.status.success(), "pull with the pull secret failed: {}", String::from_utf8_lossy(&pulled.stderr));
-    let elsewhere = skopeo(&["inspect", "--raw", "--tls-verify=false", "--authfile", &auth_file, &format!("docker://{}/dev/team/app:v1", sim.registry_host())]);
-    assert!(!elsewhere.status.success(), "a prod pull secret must not read dev");
+    let pulled = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--authfile",
+        &auth_file,
+        &format!("docker://{}/prod/team/app:stable", sim.registry_host()),
+    ]);
+    assert!(
+        pulled.status.success(),
+        "pull with the pull secret failed: {}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    let elsewhere = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--authfile",
+        &auth_file,
+        &format!("docker://{}/dev/team/app:v1", sim.registry_host()),
+    ]);
+    assert!(
+        !elsewhere.status.success(),
+        "a prod pull secret must not read dev"
+    );
 
     let usage = harbor.quotas().project_usage("prod").await.unwrap();
     assert_eq!(usage.limit, Some(1 << 30));
@@ -108,27 +222,77 @@ async fn robot_rotation_keeps_the_old_secret_working_until_the_switch() {
     let (sim, harbor) = start().await;
     let scratch = tempfile::tempdir().unwrap();
     let source = oci_layout(scratch.path());
-    harbor.projects().create(NewProject::new("apps")).await.unwrap();
+    harbor
+        .projects()
+        .create(NewProject::new("apps"))
+        .await
+        .unwrap();
     let (admin, password) = sim.admin();
     let pushed = push(&source, sim.registry_host(), "apps/web:v1", admin, password);
-    assert!(pushed.status.success(), "{}", String::from_utf8_lossy(&pushed.stderr));
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
 
-    let old = harbor.robots().create(RobotSpec::project_pull("apps", "deploy")).await.unwrap();
+    let old = harbor
+        .robots()
+        .create(RobotSpec::project_pull("apps", "deploy"))
+        .await
+        .unwrap();
     let registry = sim.registry_host();
-    assert!(inspect_with_creds(registry, "apps/web:v1", &old.name, old.secret.expose()));
+    assert!(inspect_with_creds(
+        registry,
+        "apps/web:v1",
+        &old.name,
+        old.secret.expose()
+    ));
 
     let rotation = harbor.robots().rotate(old.id).await.unwrap();
     assert_ne!(rotation.new.name, old.name);
-    assert!(inspect_with_creds(registry, "apps/web:v1", &old.name, old.secret.expose()), "old secret works during the rotation");
-    assert!(inspect_with_creds(registry, "apps/web:v1", &rotation.new.name, rotation.new.secret.expose()));
+    assert!(
+        inspect_with_creds(registry, "apps/web:v1", &old.name, old.secret.expose()),
+        "old secret works during the rotation"
+    );
+    assert!(inspect_with_creds(
+        registry,
+        "apps/web:v1",
+        &rotation.new.name,
+        rotation.new.secret.expose()
+    ));
     let copied = harbor.robots().get(rotation.new.id).await.unwrap();
     assert_eq!(copied.permissions.len(), 1);
 
     harbor.robots().finish_rotation(&rotation).await.unwrap();
-    assert!(!inspect_with_creds(registry, "apps/web:v1", &old.name, old.secret.expose()), "old secret stops after the switch");
-    assert!(inspect_with_creds(registry, "apps/web:v1", &rotation.new.name, rotation.new.secret.expose()));
+    assert!(
+        !inspect_with_creds(registry, "apps/web:v1", &old.name, old.secret.expose()),
+        "old secret stops after the switch"
+    );
+    assert!(inspect_with_creds(
+        registry,
+        "apps/web:v1",
+        &rotation.new.name,
+        rotation.new.secret.expose()
+    ));
 
-    let refreshed = harbor.robots().refresh_secret(rotation.new.id).await.unwrap();
-    assert!(!inspect_with_creds(registry, "apps/web:v1", &rotation.new.name, rotation.new.secret.expose()), "refresh revokes at once");
-    assert!(inspect_with_creds(registry, "apps/web:v1", &rotation.new.name, refreshed.expose()));
+    let refreshed = harbor
+        .robots()
+        .refresh_secret(rotation.new.id)
+        .await
+        .unwrap();
+    assert!(
+        !inspect_with_creds(
+            registry,
+            "apps/web:v1",
+            &rotation.new.name,
+            rotation.new.secret.expose()
+        ),
+        "refresh revokes at once"
+    );
+    assert!(inspect_with_creds(
+        registry,
+        "apps/web:v1",
+        &rotation.new.name,
+        refreshed.expose()
+    ));
 }

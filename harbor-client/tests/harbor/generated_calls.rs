@@ -1007,16 +1007,20 @@ pub async fn call(raw: &RawClient, id: &str) -> Option<Result<(), HarborError>> 
         "listScanners" => raw.send(op::ListScanners::default()).await.map(drop),
         "createScanner" => raw
             .send(op::CreateScanner {
-                body: serde_json::from_value(serde_json::json!({"name":"sample","url":"sample"}))
-                    .expect("sample body"),
+                body: serde_json::from_value(
+                    serde_json::json!({"name":"Trivy","url":"http://harbor-scanner-trivy:8080"}),
+                )
+                .expect("sample body"),
                 ..Default::default()
             })
             .await
             .map(drop),
         "pingScanner" => raw
             .send(op::PingScanner {
-                body: serde_json::from_value(serde_json::json!({"name":"sample","url":"sample"}))
-                    .expect("sample body"),
+                body: serde_json::from_value(
+                    serde_json::json!({"name":"Trivy","url":"http://harbor-scanner-trivy:8080"}),
+                )
+                .expect("sample body"),
                 ..Default::default()
             })
             .await
@@ -1046,8 +1050,10 @@ pub async fn call(raw: &RawClient, id: &str) -> Option<Result<(), HarborError>> 
         "updateScanner" => raw
             .send(op::UpdateScanner {
                 registration_id: "sample".to_owned(),
-                body: serde_json::from_value(serde_json::json!({"name":"sample","url":"sample"}))
-                    .expect("sample body"),
+                body: serde_json::from_value(
+                    serde_json::json!({"name":"Trivy","url":"http://harbor-scanner-trivy:8080"}),
+                )
+                .expect("sample body"),
                 ..Default::default()
             })
             .await

@@ -20,18 +20,39 @@ async fn every_operation_sends_a_request_prism_accepts() {
             // Prism accepted the request (2xx) but its invented example breaks a rule only the
             // spec's prose states (e.g. "string" for a "true"/"false" field).
             Some(Err(HarborError::Decode { .. })) => undecodable.push(operation.id),
-            Some(Err(error)) => violations.push(format!("{} {} ({}): {error}: {error:?}", operation.method, operation.path, operation.id)),
+            Some(Err(error)) => violations.push(format!(
+                "{} {} ({}): {error}: {error:?}",
+                operation.method, operation.path, operation.id
+            )),
         }
     }
-    eprintln!("{} operations called; answers prism invented that do not decode: {undecodable:?}", OPERATIONS.len());
+    eprintln!(
+        "{} operations called; answers prism invented that do not decode: {undecodable:?}",
+        OPERATIONS.len()
+    );
     assert_eq!(OPERATIONS.len(), 203);
-    assert!(violations.is_empty(), "prism rejected {} requests:\n{}", violations.len(), violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "prism rejected {} requests:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
 }
 
 #[tokio::test]
 async fn prism_rejects_an_invalid_request_so_the_check_can_fail() {
     let harbor = common::client(&wharf_testkit::services::prism_harbor_url());
-    let invalid = ListProjects { page_size: Some(500), ..Default::default() };
-    let error = harbor.raw().send(invalid).await.expect_err("page_size 500 breaks the spec");
-    assert!(matches!(error.status().map(|s| s.as_u16()), Some(400 | 422)), "{error:?}");
+    let invalid = ListProjects {
+        page_size: Some(500),
+        ..Default::default()
+    };
+    let error = harbor
+        .raw()
+        .send(invalid)
+        .await
+        .expect_err("page_size 500 breaks the spec");
+    assert!(
+        matches!(error.status().map(|s| s.as_u16()), Some(400 | 422)),
+        "{error:?}"
+    );
 }

@@ -15,11 +15,17 @@ async fn repository_names_are_encoded_twice_in_paths() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2.0/projects/dev/repositories/team%252Fapp"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 7, "name": "dev/team/app"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": 7, "name": "dev/team/app"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    let repository = common::client(&server.uri()).repositories("dev").get("team/app").await.unwrap();
+    let repository = common::client(&server.uri())
+        .repositories("dev")
+        .get("team/app")
+        .await
+        .unwrap();
     assert_eq!(repository.name.as_deref(), Some("dev/team/app"));
 }
 
@@ -33,7 +39,10 @@ async fn pagination_follows_link_with_the_query_re_encoded() {
             ResponseTemplate::new(200)
                 .set_body_json(json!([{"project_id": 1}, {"project_id": 2}]))
                 .insert_header("X-Total-Count", "3")
-                .insert_header("Link", r#"</api/v2.0/projects?page=2&page_size=2&q=name=~a b>; rel="next""#),
+                .insert_header(
+                    "Link",
+                    r#"</api/v2.0/projects?page=2&page_size=2&q=name=~a b>; rel="next""#,
+                ),
         )
         .mount(&server)
         .await;
@@ -41,25 +50,56 @@ async fn pagination_follows_link_with_the_query_re_encoded() {
         .and(path("/api/v2.0/projects"))
         .and(query_param("page", "2"))
         .and(query_param("q", "name=~a b"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"project_id": 3}])).insert_header("X-Total-Count", "3"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([{"project_id": 3}]))
+                .insert_header("X-Total-Count", "3"),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let harbor = common::client(&server.uri());
 
-    let ids: Vec<_> = harbor.projects().list().page_size(2).stream().map_ok(|p| p.project_id).try_collect().await.unwrap();
+    let ids: Vec<_> = harbor
+        .projects()
+        .list()
+        .page_size(2)
+        .stream()
+        .map_ok(|p| p.project_id)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(ids, [Some(1), Some(2), Some(3)]);
 
     let first = harbor.projects().list().page_size(2).page(1).await.unwrap();
     assert_eq!(first.total_count, Some(3));
-    assert_eq!(first.next.as_deref(), Some("/api/v2.0/projects?page=2&page_size=2&q=name%3D~a%20b"));
+    assert_eq!(
+        first.next.as_deref(),
+        Some("/api/v2.0/projects?page=2&page_size=2&q=name%3D~a%20b")
+    );
 }
 
 #[tokio::test]
 async fn page_size_above_100_is_refused_before_sending() {
     let server = MockServer::start().await;
-    let error = common::client(&server.uri()).projects().list().page_size(101).stream().try_collect::<Vec<_>>().await.unwrap_err();
-    assert!(matches!(error, HarborError::InvalidArgument { name: "page_size", .. }), "{error:?}");
+    let error = common::client(&server.uri())
+        .projects()
+        .list()
+        .page_size(101)
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            HarborError::InvalidArgument {
+                name: "page_size",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -75,23 +115,50 @@ async fn errors_carry_status_codes_and_the_request_id() {
         })))
         .mount(&server)
         .await;
-    let request = GetProject { project_name_or_id: "ghost".into(), is_resource_name: Some(true), request_id: Some("req-123".into()) };
-    let error = common::client(&server.uri()).raw().send(request).await.unwrap_err();
+    let request = GetProject {
+        project_name_or_id: "ghost".into(),
+        is_resource_name: Some(true),
+        request_id: Some("req-123".into()),
+    };
+    let error = common::client(&server.uri())
+        .raw()
+        .send(request)
+        .await
+        .unwrap_err();
     assert!(error.is_not_found());
     assert_eq!(error.request_id(), Some("req-123"));
-    assert_eq!(error.codes(), [&ErrorCode::NotFound, &ErrorCode::Other("BRAND_NEW_CODE".into())]);
+    assert_eq!(
+        error.codes(),
+        [
+            &ErrorCode::NotFound,
+            &ErrorCode::Other("BRAND_NEW_CODE".into())
+        ]
+    );
     assert!(error.to_string().contains("req-123"), "{error}");
 }
 
 #[tokio::test]
 async fn every_request_gets_a_fresh_request_id() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
     let harbor = common::client(&server.uri());
     harbor.system().statistics().await.unwrap();
     harbor.system().statistics().await.unwrap();
     let requests = server.received_requests().await.unwrap();
-    let ids: Vec<_> = requests.iter().map(|r| r.headers.get("x-request-id").unwrap().to_str().unwrap().to_owned()).collect();
+    let ids: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("x-request-id")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     assert_eq!(ids.len(), 2);
     assert_ne!(ids[0], ids[1]);
     assert!(uuid::Uuid::parse_str(&ids[0]).is_ok());
@@ -106,10 +173,19 @@ async fn creates_read_the_id_from_location() {
         .expect(1)
         .mount(&server)
         .await;
-    let id = common::client(&server.uri()).projects().create(NewProject::new("staging").public(true)).await.unwrap();
+    let id = common::client(&server.uri())
+        .projects()
+        .create(NewProject::new("staging").public(true))
+        .await
+        .unwrap();
     assert_eq!(id, 42);
-    let body: serde_json::Value = server.received_requests().await.unwrap()[0].body_json().unwrap();
-    assert_eq!(body, json!({"project_name": "staging", "metadata": {"public": "true"}}));
+    let body: serde_json::Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({"project_name": "staging", "metadata": {"public": "true"}})
+    );
 }
 
 #[tokio::test]
@@ -128,13 +204,22 @@ async fn only_idempotent_requests_are_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/api/v2.0/projects")).respond_with(ResponseTemplate::new(503)).expect(1).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2.0/projects"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
     let harbor = common::client(&server.uri());
 
     let statistics = harbor.system().statistics().await.unwrap();
     assert_eq!(statistics.total_project_count, Some(5));
 
-    let error = harbor.projects().create(NewProject::new("p")).await.unwrap_err();
+    let error = harbor
+        .projects()
+        .create(NewProject::new("p"))
+        .await
+        .unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
 }
 
@@ -154,14 +239,21 @@ async fn real_answers_with_null_lists_zero_times_and_string_booleans_decode() {
         })))
         .mount(&server)
         .await;
-    let project = common::client(&server.uri()).projects().get("library").await.unwrap();
+    let project = common::client(&server.uri())
+        .projects()
+        .get("library")
+        .await
+        .unwrap();
     assert!(project.current_user_role_ids.is_empty());
     assert!(project.creation_time.is_some());
     assert_eq!(project.update_time, None);
     let metadata = project.metadata.unwrap();
     assert_eq!(metadata.public.map(bool::from), Some(true));
     assert_eq!(metadata.auto_scan.map(bool::from), Some(false));
-    assert_eq!(project.extra["a_field_from_a_newer_harbor"], json!({"x": 1}));
+    assert_eq!(
+        project.extra["a_field_from_a_newer_harbor"],
+        json!({"x": 1})
+    );
 }
 
 #[tokio::test]
@@ -184,7 +276,11 @@ async fn vulnerabilities_addition_is_read_as_reports_keyed_by_mime_type() {
     let artifacts = common::client(&server.uri()).artifacts("dev", "app");
     let reports = artifacts.vulnerabilities("v1").await.unwrap();
     assert_eq!(reports.first().unwrap().0, mime);
-    let report = artifacts.vulnerability_report("v1").await.unwrap().expect("a report");
+    let report = artifacts
+        .vulnerability_report("v1")
+        .await
+        .unwrap()
+        .expect("a report");
     assert_eq!(report.vulnerabilities.len(), 1);
     assert_eq!(report.severity.to_string(), "High");
 }
@@ -192,7 +288,11 @@ async fn vulnerabilities_addition_is_read_as_reports_keyed_by_mime_type() {
 #[tokio::test]
 async fn undeclared_success_and_error_statuses_are_handled() {
     let server = MockServer::start().await;
-    Mock::given(method("DELETE")).and(path("/api/v2.0/projects/old")).respond_with(ResponseTemplate::new(204)).mount(&server).await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/v2.0/projects/old"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/v2.0/projects/teapot"))
         .respond_with(ResponseTemplate::new(418).set_body_string("<html>short and stout</html>"))
@@ -201,7 +301,12 @@ async fn undeclared_success_and_error_statuses_are_handled() {
     let harbor = common::client(&server.uri());
     harbor.projects().delete("old").await.unwrap();
     match harbor.projects().get("teapot").await.unwrap_err() {
-        HarborError::Api { status, errors, body_excerpt, .. } => {
+        HarborError::Api {
+            status,
+            errors,
+            body_excerpt,
+            ..
+        } => {
             assert_eq!(status.as_u16(), 418);
             assert!(errors.is_empty());
             assert!(body_excerpt.contains("short and stout"));
@@ -213,7 +318,10 @@ async fn undeclared_success_and_error_statuses_are_handled() {
 #[tokio::test]
 async fn session_auth_sends_the_csrf_token_on_changes_only() {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({}))).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
     Mock::given(method("DELETE"))
         .and(header("X-Harbor-CSRF-Token", "csrf-1"))
         .and(header("Cookie", "sid=session-1"))
@@ -221,7 +329,10 @@ async fn session_auth_sends_the_csrf_token_on_changes_only() {
         .expect(1)
         .mount(&server)
         .await;
-    let harbor = common::builder(&server.uri()).session("session-1", "csrf-1").build().unwrap();
+    let harbor = common::builder(&server.uri())
+        .session("session-1", "csrf-1")
+        .build()
+        .unwrap();
     harbor.system().statistics().await.unwrap();
     harbor.projects().delete(7).await.unwrap();
     let get = &server.received_requests().await.unwrap()[0];
@@ -234,13 +345,24 @@ async fn version_gates_read_systeminfo_once() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/v2.0/systeminfo"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"harbor_version": "v2.8.4-abc"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"harbor_version": "v2.8.4-abc"})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let harbor = common::client(&server.uri());
     harbor.require_version("copy", "2.0").await.unwrap();
-    let error = harbor.require_version("permissions listing", "2.10").await.unwrap_err();
-    assert!(matches!(error, HarborError::Unsupported { .. }), "{error:?}");
-    assert_eq!(error.to_string(), "permissions listing needs Harbor 2.10 or newer, the server runs v2.8.4-abc");
+    let error = harbor
+        .require_version("permissions listing", "2.10")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, HarborError::Unsupported { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "permissions listing needs Harbor 2.10 or newer, the server runs v2.8.4-abc"
+    );
 }

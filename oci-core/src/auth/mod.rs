@@ -46,7 +46,10 @@ const MAX_TOKEN_BODY: usize = 1024 * 1024;
 #[derive(Clone)]
 enum Scheme {
     Basic,
-    Bearer { realm: url::Url, service: Option<String> },
+    Bearer {
+        realm: url::Url,
+        service: Option<String>,
+    },
 }
 
 /// What a `401` asks for.
@@ -67,8 +70,15 @@ pub(crate) fn read_demand(headers: &HeaderMap) -> Option<Demand> {
     let bearer = challenges.iter().find_map(|c| {
         let realm = url::Url::parse(c.realm()?).ok()?;
         c.is_bearer().then(|| Demand {
-            scheme: Scheme::Bearer { realm, service: c.service().map(str::to_owned) },
-            scopes: c.scopes().iter().filter_map(|s| Scope::parse(s).ok()).collect(),
+            scheme: Scheme::Bearer {
+                realm,
+                service: c.service().map(str::to_owned),
+            },
+            scopes: c
+                .scopes()
+                .iter()
+                .filter_map(|s| Scope::parse(s).ok())
+                .collect(),
             insufficient_scope: c.error() == Some("insufficient_scope"),
         })
     });
@@ -84,7 +94,9 @@ pub(crate) fn read_demand(headers: &HeaderMap) -> Option<Demand> {
 /// True for ECR's `403` that means "refresh your credential and try again".
 pub(crate) fn is_expired_credential(status: StatusCode, body: &[u8]) -> bool {
     status == StatusCode::FORBIDDEN
-        && String::from_utf8_lossy(body).to_ascii_lowercase().contains(ECR_EXPIRED_TOKEN)
+        && String::from_utf8_lossy(body)
+            .to_ascii_lowercase()
+            .contains(ECR_EXPIRED_TOKEN)
 }
 
 /// Holds what the client knows about each registry's auth, and its tokens.
@@ -98,7 +110,9 @@ pub(crate) struct Authenticator {
 
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticator").field("credentials", &self.credentials).finish_non_exhaustive()
+        f.debug_struct("Authenticator")
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,13 +134,19 @@ impl Authenticator {
         registry: &str,
         scopes: &[Scope],
     ) -> Result<Option<Secret>, Error> {
-        let scheme = self.schemes.lock().expect("scheme lock").get(registry).cloned();
+        let scheme = self
+            .schemes
+            .lock()
+            .expect("scheme lock")
+            .get(registry)
+            .cloned();
         match scheme {
             None => Ok(None),
             Some(Scheme::Basic) => self.credential_header(registry).await,
-            Some(Scheme::Bearer { realm, service }) => {
-                self.bearer(registry, &realm, service.as_deref(), scopes, false).await.map(Some)
-            }
+            Some(Scheme::Bearer { realm, service }) => self
+                .bearer(registry, &realm, service.as_deref(), scopes, false)
+                .await
+                .map(Some),
         }
     }
 
@@ -142,16 +162,24 @@ impl Authenticator {
             return Ok(None);
         };
         let wanted = widen(scopes, &demand.scopes);
-        self.schemes.lock().expect("scheme lock").insert(registry.to_owned(), demand.scheme.clone());
+        self.schemes
+            .lock()
+            .expect("scheme lock")
+            .insert(registry.to_owned(), demand.scheme.clone());
         match demand.scheme {
             Scheme::Basic => {
                 let has_credential = self.credential_header(registry).await?.is_some();
                 Ok(has_credential.then_some(wanted))
             }
             Scheme::Bearer { realm, service } => {
-                debug!(registry, insufficient_scope = demand.insufficient_scope, "bearer challenge");
+                debug!(
+                    registry,
+                    insufficient_scope = demand.insufficient_scope,
+                    "bearer challenge"
+                );
                 self.forget_token(registry, scopes);
-                self.bearer(registry, &realm, service.as_deref(), &wanted, true).await?;
+                self.bearer(registry, &realm, service.as_deref(), &wanted, true)
+                    .await?;
                 Ok(Some(wanted))
             }
         }
@@ -160,13 +188,22 @@ impl Authenticator {
     /// Handles a rejected credential (ECR's expired-token 403): the source is told, and every
     /// token of the registry is dropped.
     pub(crate) async fn on_expired_credential(&self, registry: &str) {
-        debug!(registry, "credential rejected as expired; invalidating the credential source");
+        debug!(
+            registry,
+            "credential rejected as expired; invalidating the credential source"
+        );
         self.credentials.invalidate(registry).await;
-        self.tokens.lock().expect("token lock").forget_registry(registry);
+        self.tokens
+            .lock()
+            .expect("token lock")
+            .forget_registry(registry);
     }
 
     fn forget_token(&self, registry: &str, scopes: &[Scope]) {
-        self.tokens.lock().expect("token lock").forget(&TokenKey::new(registry, scopes));
+        self.tokens
+            .lock()
+            .expect("token lock")
+            .forget(&TokenKey::new(registry, scopes));
     }
 
     async fn credential_header(&self, registry: &str) -> Result<Option<Secret>, Error> {
@@ -198,15 +235,25 @@ impl Authenticator {
             // A bearer credential is presented as is; there is nothing to exchange.
             return Ok(Secret::new(format!("Bearer {}", token.expose())));
         }
-        let token = self.fetch_token(realm, service, scopes, credential.as_ref()).await?;
+        let token = self
+            .fetch_token(realm, service, scopes, credential.as_ref())
+            .await?;
         let remaining = token.remaining(SystemTime::now());
         let header = Secret::new(format!("Bearer {}", token.value.expose()));
-        self.tokens.lock().expect("token lock").insert(key, header.clone(), remaining, Instant::now());
+        self.tokens.lock().expect("token lock").insert(
+            key,
+            header.clone(),
+            remaining,
+            Instant::now(),
+        );
         Ok(header)
     }
 
     fn cached(&self, key: &TokenKey) -> Option<Secret> {
-        self.tokens.lock().expect("token lock").get(key, Instant::now())
+        self.tokens
+            .lock()
+            .expect("token lock")
+            .get(key, Instant::now())
     }
 
     fn fetch_lock(&self, registry: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -228,7 +275,10 @@ impl Authenticator {
 
         let mut request = self.http.get(url.clone());
         if let Some(credential) = credential {
-            request = request.header(http::header::AUTHORIZATION, credential.authorization_header().expose());
+            request = request.header(
+                http::header::AUTHORIZATION,
+                credential.authorization_header().expose(),
+            );
         }
         let response = request.send().await.map_err(|source| Error::Http {
             method: http::Method::GET,
@@ -237,7 +287,8 @@ impl Authenticator {
         })?;
         let status = response.status();
         let request_id = crate::client::request_id(response.headers());
-        let body = crate::client::read_capped(response, MAX_TOKEN_BODY, "token answer", &url).await?;
+        let body =
+            crate::client::read_capped(response, MAX_TOKEN_BODY, "token answer", &url).await?;
         if !status.is_success() {
             return Err(Error::Token {
                 realm: realm_text.clone(),
@@ -251,7 +302,11 @@ impl Authenticator {
                 })),
             });
         }
-        Token::from_json(&body).map_err(|reason| Error::Token { realm: realm_text, reason, response: None })
+        Token::from_json(&body).map_err(|reason| Error::Token {
+            realm: realm_text,
+            reason,
+            response: None,
+        })
     }
 }
 
@@ -300,7 +355,9 @@ mod tests {
         .unwrap();
         assert!(demand.insufficient_scope);
         assert_eq!(demand.scopes[0].to_string(), "repository:a/b:pull,push");
-        assert!(matches!(demand.scheme, Scheme::Bearer { ref service, .. } if service.as_deref() == Some("registry.example")));
+        assert!(
+            matches!(demand.scheme, Scheme::Bearer { ref service, .. } if service.as_deref() == Some("registry.example"))
+        );
     }
 
     #[test]
@@ -330,7 +387,10 @@ mod tests {
             Scope::parse("repository:a:push").unwrap(),
             Scope::parse("repository:b:pull").unwrap(),
         ];
-        let wide: Vec<String> = widen(&asked, &demanded).iter().map(ToString::to_string).collect();
+        let wide: Vec<String> = widen(&asked, &demanded)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(wide, ["repository:a:pull,push", "repository:b:pull"]);
     }
 
@@ -341,6 +401,9 @@ mod tests {
             b"Your authorization token has expired. Reauthenticate and try again."
         ));
         assert!(!is_expired_credential(StatusCode::FORBIDDEN, b"denied"));
-        assert!(!is_expired_credential(StatusCode::UNAUTHORIZED, b"Your authorization token has expired"));
+        assert!(!is_expired_credential(
+            StatusCode::UNAUTHORIZED,
+            b"Your authorization token has expired"
+        ));
     }
 }

@@ -61,7 +61,11 @@ impl Token {
             .filter(|seconds| *seconds > 0)
             .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
         let issued_at = body.issued_at.as_deref().and_then(parse_rfc3339);
-        Ok(Self { value: Secret::new(value), lifetime, issued_at })
+        Ok(Self {
+            value: Secret::new(value),
+            lifetime,
+            issued_at,
+        })
     }
 
     /// How long the token remains usable when it was received at `received` (system time
@@ -82,13 +86,20 @@ impl Token {
 fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let (date, rest) = text.split_once(['T', 't'])?;
     let mut date_parts = date.splitn(3, '-').map(str::parse::<i64>);
-    let (year, month, day) = (date_parts.next()?.ok()?, date_parts.next()?.ok()?, date_parts.next()?.ok()?);
+    let (year, month, day) = (
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+    );
     let time_end = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(time_end);
     let clock = clock.split('.').next()?;
     let mut clock_parts = clock.splitn(3, ':').map(str::parse::<i64>);
-    let (hour, minute, second) =
-        (clock_parts.next()?.ok()?, clock_parts.next()?.ok()?, clock_parts.next()?.ok()?);
+    let (hour, minute, second) = (
+        clock_parts.next()?.ok()?,
+        clock_parts.next()?.ok()?,
+        clock_parts.next()?.ok()?,
+    );
     let offset = match zone {
         "" | "Z" | "z" => 0,
         _ => {
@@ -123,7 +134,10 @@ pub(crate) struct TokenKey {
 
 impl TokenKey {
     pub(crate) fn new(registry: &str, scopes: &[Scope]) -> Self {
-        Self { registry: registry.to_owned(), scopes: scopes.iter().cloned().collect() }
+        Self {
+            registry: registry.to_owned(),
+            scopes: scopes.iter().cloned().collect(),
+        }
     }
 }
 
@@ -153,7 +167,13 @@ impl TokenCache {
 
     /// Stores a token that stays usable for `remaining`; it is refreshed ahead of that by a
     /// fifth of its lifetime (at most 30 s).
-    pub(crate) fn insert(&mut self, key: TokenKey, value: Secret, remaining: Duration, now: Instant) {
+    pub(crate) fn insert(
+        &mut self,
+        key: TokenKey,
+        value: Secret,
+        remaining: Duration,
+        now: Instant,
+    ) {
         let margin = (remaining / 5).min(MAX_REFRESH_MARGIN);
         let refresh_at = now + remaining.saturating_sub(margin);
         self.tokens.retain(|_, token| token.refresh_at > now);
@@ -172,7 +192,9 @@ impl TokenCache {
 }
 
 fn covers_all(granted: &BTreeSet<Scope>, wanted: &BTreeSet<Scope>) -> bool {
-    wanted.iter().all(|want| granted.iter().any(|have| have.covers(want)))
+    wanted
+        .iter()
+        .all(|want| granted.iter().any(|have| have.covers(want)))
 }
 
 #[cfg(test)]
@@ -200,11 +222,26 @@ mod tests {
         let body = br#"{"token":"t","expires_in":300,"issued_at":"2024-01-01T00:00:00Z"}"#;
         let token = Token::from_json(body).unwrap();
         let issued = token.issued_at.unwrap();
-        assert_eq!(issued.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(), 1_704_067_200);
-        assert_eq!(token.remaining(issued + Duration::from_secs(100)), Duration::from_secs(200));
-        assert_eq!(token.remaining(issued + Duration::from_secs(400)), Duration::ZERO);
+        assert_eq!(
+            issued
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            1_704_067_200
+        );
+        assert_eq!(
+            token.remaining(issued + Duration::from_secs(100)),
+            Duration::from_secs(200)
+        );
+        assert_eq!(
+            token.remaining(issued + Duration::from_secs(400)),
+            Duration::ZERO
+        );
         // An issue time in the future (clock skew) is ignored.
-        assert_eq!(token.remaining(issued - Duration::from_secs(50)), Duration::from_mins(5));
+        assert_eq!(
+            token.remaining(issued - Duration::from_secs(50)),
+            Duration::from_mins(5)
+        );
     }
 
     #[test]

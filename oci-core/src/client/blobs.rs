@@ -31,7 +31,9 @@ pub struct BlobStream {
 
 impl fmt::Debug for BlobStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlobStream").field("size", &self.size).finish_non_exhaustive()
+        f.debug_struct("BlobStream")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,8 +54,17 @@ impl Stream for BlobStream {
 
 impl RegistryClient {
     /// `HEAD` on a blob: its size when the repository has it, `None` when it does not.
-    pub async fn blob_exists(&self, repo: &Reference, digest: &Digest) -> Result<Option<u64>, Error> {
-        let call = self.repo_call(Method::HEAD, repo, &format!("blobs/{digest}"), &[Action::Pull])?;
+    pub async fn blob_exists(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+    ) -> Result<Option<u64>, Error> {
+        let call = self.repo_call(
+            Method::HEAD,
+            repo,
+            &format!("blobs/{digest}"),
+            &[Action::Pull],
+        )?;
         let call = call.following_redirects();
         match self.execute(&call).await {
             // reqwest reports a HEAD body as empty, so read the header itself.
@@ -73,7 +84,12 @@ impl RegistryClient {
     /// Starts downloading a blob. Errors before the first byte (404, denied) are returned here;
     /// later ones, including a digest mismatch, arrive as the stream's last item.
     pub async fn get_blob(&self, repo: &Reference, digest: &Digest) -> Result<BlobStream, Error> {
-        let call = self.repo_call(Method::GET, repo, &format!("blobs/{digest}"), &[Action::Pull])?;
+        let call = self.repo_call(
+            Method::GET,
+            repo,
+            &format!("blobs/{digest}"),
+            &[Action::Pull],
+        )?;
         let call = call.following_redirects();
         let answer = self.execute(&call).await?;
         let size = answer.response.content_length();
@@ -92,13 +108,22 @@ impl RegistryClient {
     }
 
     /// Downloads a whole blob into memory (for configs and small layers), verified.
-    pub async fn get_blob_bytes(&self, repo: &Reference, digest: &Digest, limit: usize) -> Result<Bytes, Error> {
+    pub async fn get_blob_bytes(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+        limit: usize,
+    ) -> Result<Bytes, Error> {
         let mut stream = self.get_blob(repo, digest).await?;
         let mut body = bytes::BytesMut::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             if body.len() + chunk.len() > limit {
-                return Err(Error::TooLarge { what: "blob", url: format!("{repo}@{digest}"), limit: limit as u64 });
+                return Err(Error::TooLarge {
+                    what: "blob",
+                    url: format!("{repo}@{digest}"),
+                    limit: limit as u64,
+                });
             }
             body.extend_from_slice(&chunk);
         }
@@ -107,7 +132,12 @@ impl RegistryClient {
 
     /// Deletes a blob from a repository (registries need deletes enabled).
     pub async fn delete_blob(&self, repo: &Reference, digest: &Digest) -> Result<(), Error> {
-        let call = self.repo_call(Method::DELETE, repo, &format!("blobs/{digest}"), &[Action::Pull, Action::Delete])?;
+        let call = self.repo_call(
+            Method::DELETE,
+            repo,
+            &format!("blobs/{digest}"),
+            &[Action::Pull, Action::Delete],
+        )?;
         self.execute(&call).await.map(drop)
     }
 }
@@ -149,7 +179,11 @@ impl Download {
                 }
                 None if self.size.is_some_and(|size| self.received < size) => {
                     let url = redact_url(&self.call.url);
-                    warn!(url, received = self.received, "blob body ended early; resuming");
+                    warn!(
+                        url,
+                        received = self.received,
+                        "blob body ended early; resuming"
+                    );
                     if let Err(error) = self.use_resume() {
                         return Some((Err(error), self));
                     }
@@ -172,9 +206,15 @@ impl Download {
         self.received += chunk.len() as u64;
         if self.size.is_some_and(|size| self.received > size) {
             self.verifier = None;
-            return Some(Err(Error::protocol(&self.call.url, "blob is longer than its Content-Length")));
+            return Some(Err(Error::protocol(
+                &self.call.url,
+                "blob is longer than its Content-Length",
+            )));
         }
-        self.verifier.as_mut().expect("verifier present").update(&chunk);
+        self.verifier
+            .as_mut()
+            .expect("verifier present")
+            .update(&chunk);
         Some(Ok(chunk))
     }
 
@@ -191,7 +231,10 @@ impl Download {
         self.body = None;
         if self.resumes_left == 0 {
             self.verifier = None;
-            return Err(Error::protocol(&self.call.url, "blob download kept dropping; giving up"));
+            return Err(Error::protocol(
+                &self.call.url,
+                "blob download kept dropping; giving up",
+            ));
         }
         self.resumes_left -= 1;
         Ok(())
@@ -199,7 +242,10 @@ impl Download {
 
     /// Opens the body again from `received` with a `Range` request.
     async fn reopen(&mut self) -> Result<(), Error> {
-        let call = self.call.clone().header(header::RANGE, &format!("bytes={}-", self.received));
+        let call = self
+            .call
+            .clone()
+            .header(header::RANGE, &format!("bytes={}-", self.received));
         let Answer { response, url } = self.client.execute(&call).await?;
         match response.status() {
             StatusCode::PARTIAL_CONTENT => check_range_start(&response, self.received, &url)?,
@@ -212,15 +258,19 @@ impl Download {
     /// Checks the digest at the end; `Some(error)` on a mismatch.
     fn finish(&mut self) -> Option<Error> {
         let verifier = self.verifier.take()?;
-        verifier
-            .finish()
-            .err()
-            .map(|source| Error::Digest { url: redact_url(&self.call.url), source })
+        verifier.finish().err().map(|source| Error::Digest {
+            url: redact_url(&self.call.url),
+            source,
+        })
     }
 }
 
 /// A `206` must resume exactly where the download stopped.
-fn check_range_start(response: &reqwest::Response, expected: u64, url: &url::Url) -> Result<(), Error> {
+fn check_range_start(
+    response: &reqwest::Response,
+    expected: u64,
+    url: &url::Url,
+) -> Result<(), Error> {
     let start = response
         .headers()
         .get(header::CONTENT_RANGE)
@@ -231,6 +281,9 @@ fn check_range_start(response: &reqwest::Response, expected: u64, url: &url::Url
     if start == Some(expected) {
         Ok(())
     } else {
-        Err(Error::protocol(url, format!("resumed download starts at {start:?}, expected {expected}")))
+        Err(Error::protocol(
+            url,
+            format!("resumed download starts at {start:?}, expected {expected}"),
+        ))
     }
 }

@@ -81,8 +81,10 @@ impl RegistryClientBuilder {
         self
     }
 
-    /// Requests in flight at once per host (an upload holds its slot while its body streams).
-    /// Default 8; values below 1 count as 1.
+    /// Requests in flight at once per host, each counted until its response headers arrive:
+    /// an upload holds its slot while its body streams, a download frees it before its body is
+    /// read (so a copy that streams a download into an upload on the same host cannot
+    /// deadlock). Default 8; values below 1 count as 1.
     #[must_use]
     pub fn per_host_limit(mut self, limit: usize) -> Self {
         self.per_host_limit = limit.max(1);

@@ -72,15 +72,24 @@ impl Pages {
         let mut call = self.call.clone();
         call.url = url;
         let answer = self.client.execute(&call).await?;
-        let link = answer.response.headers().get(header::LINK).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let link = answer
+            .response
+            .headers()
+            .get(header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = read_capped(answer.response, MAX_JSON_BYTES, "listing", &answer.url).await?;
-        let items = (self.read_page)(&body).map_err(|e| Error::protocol(&answer.url, format!("unreadable listing: {e}")))?;
+        let items = (self.read_page)(&body)
+            .map_err(|e| Error::protocol(&answer.url, format!("unreadable listing: {e}")))?;
         debug!(items = items.len(), more = link.is_some(), "listing page");
         self.buffered.extend(items);
         self.next = match link.as_deref().and_then(crate::link::next_link) {
-            Some(target) => {
-                Some(answer.url.join(&target).map_err(|e| Error::protocol(&answer.url, format!("invalid Link: {e}")))?)
-            }
+            Some(target) => Some(
+                answer
+                    .url
+                    .join(&target)
+                    .map_err(|e| Error::protocol(&answer.url, format!("invalid Link: {e}")))?,
+            ),
             None => None,
         };
         Ok(())
@@ -98,7 +107,11 @@ fn catalog_page(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
 impl RegistryClient {
     /// Every tag of `repo`, page by page (`n` per page when given), following `Link` until
     /// the registry sends no more.
-    pub fn list_tags(&self, repo: &Reference, page_size: Option<usize>) -> BoxStream<'static, Result<String, Error>> {
+    pub fn list_tags(
+        &self,
+        repo: &Reference,
+        page_size: Option<usize>,
+    ) -> BoxStream<'static, Result<String, Error>> {
         let call = match self.repo_call(Method::GET, repo, "tags/list", &[Action::Pull]) {
             Ok(call) => call,
             Err(error) => return stream::once(async { Err(error) }).boxed(),
@@ -107,11 +120,20 @@ impl RegistryClient {
     }
 
     /// Every repository of a registry (`host[:port]`) from `/v2/_catalog`, following `Link`.
-    pub fn catalog(&self, registry: &str, page_size: Option<usize>) -> BoxStream<'static, Result<String, Error>> {
-        let url = match self.origin(super::registry_api_host(registry)).map(|o| o.join("/v2/_catalog")) {
+    pub fn catalog(
+        &self,
+        registry: &str,
+        page_size: Option<usize>,
+    ) -> BoxStream<'static, Result<String, Error>> {
+        let url = match self
+            .origin(super::registry_api_host(registry))
+            .map(|o| o.join("/v2/_catalog"))
+        {
             Ok(Ok(url)) => url,
             Ok(Err(error)) => {
-                let error = Error::Unsupported { reason: format!("invalid registry `{registry}`: {error}") };
+                let error = Error::Unsupported {
+                    reason: format!("invalid registry `{registry}`: {error}"),
+                };
                 return stream::once(async { Err(error) }).boxed();
             }
             Err(error) => return stream::once(async { Err(error) }).boxed(),
@@ -130,7 +152,13 @@ impl RegistryClient {
         if let Some(n) = page_size {
             first.query_pairs_mut().append_pair("n", &n.to_string());
         }
-        let pages = Pages { client: self.clone(), call, next: Some(first), buffered: VecDeque::new(), read_page };
+        let pages = Pages {
+            client: self.clone(),
+            call,
+            next: Some(first),
+            buffered: VecDeque::new(),
+            read_page,
+        };
         stream::unfold(pages, Pages::next_item).boxed()
     }
 
@@ -139,13 +167,26 @@ impl RegistryClient {
     /// Uses the referrers API (`/v2/<name>/referrers/<digest>`) and falls back to the
     /// `sha256-<hex>` tag when the registry does not have the API (a 404), as distribution 2.8
     /// and 3.1 do not.
-    pub async fn referrers(&self, repo: &Reference, digest: &Digest, artifact_type: Option<&str>) -> Result<Referrers, Error> {
+    pub async fn referrers(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Referrers, Error> {
         let mut referrers = match self.referrers_api(repo, digest).await? {
-            Some(descriptors) => Referrers { descriptors, from_fallback_tag: false },
-            None => Referrers { descriptors: self.referrers_tag(repo, digest).await?, from_fallback_tag: true },
+            Some(descriptors) => Referrers {
+                descriptors,
+                from_fallback_tag: false,
+            },
+            None => Referrers {
+                descriptors: self.referrers_tag(repo, digest).await?,
+                from_fallback_tag: true,
+            },
         };
         if let Some(wanted) = artifact_type {
-            referrers.descriptors.retain(|d| d.artifact_type.as_deref() == Some(wanted));
+            referrers
+                .descriptors
+                .retain(|d| d.artifact_type.as_deref() == Some(wanted));
         }
         Ok(referrers)
     }
@@ -153,7 +194,15 @@ impl RegistryClient {
     /// Adds `descriptor` to the `sha256-<hex>` fallback index of `subject` (creating it when
     /// missing), keeping every other entry and field as it was. For registries without the
     /// referrers API, after pushing a manifest whose `subject` is `subject`.
-    pub async fn add_to_referrers_tag(&self, repo: &Reference, subject: &Digest, descriptor: &Descriptor) -> Result<(), Error> {
+    // FIXME: this read-modify-write of the fallback index can lose an entry when two clients
+    // add referrers to the same subject at once; a conditional PUT or a re-read after the
+    // write would close the race.
+    pub async fn add_to_referrers_tag(
+        &self,
+        repo: &Reference,
+        subject: &Digest,
+        descriptor: &Descriptor,
+    ) -> Result<(), Error> {
         let tagged = repo.with_tag(&subject.referrers_tag())?;
         let mut index: serde_json::Value = match self.get_manifest_raw(&tagged).await {
             Ok(raw) => serde_json::from_slice(&raw.bytes).map_err(|e| Error::Unsupported {
@@ -166,39 +215,72 @@ impl RegistryClient {
             }),
             Err(error) => return Err(error),
         };
-        let entry = serde_json::to_value(descriptor).map_err(|e| Error::Unsupported { reason: e.to_string() })?;
-        let Some(manifests) = index.get_mut("manifests").and_then(serde_json::Value::as_array_mut) else {
-            return Err(Error::Unsupported { reason: format!("referrers tag of {subject} is not an index") });
+        let entry = serde_json::to_value(descriptor).map_err(|e| Error::Unsupported {
+            reason: e.to_string(),
+        })?;
+        let Some(manifests) = index
+            .get_mut("manifests")
+            .and_then(serde_json::Value::as_array_mut)
+        else {
+            return Err(Error::Unsupported {
+                reason: format!("referrers tag of {subject} is not an index"),
+            });
         };
-        if manifests.iter().any(|m| m.get("digest") == entry.get("digest")) {
+        if manifests
+            .iter()
+            .any(|m| m.get("digest") == entry.get("digest"))
+        {
             return Ok(());
         }
         manifests.push(entry);
         let bytes = Bytes::from(serde_json::to_vec(&index).expect("a JSON value serialises"));
-        self.put_manifest_raw(&tagged, media_type::OCI_INDEX, bytes).await.map(drop)
+        self.put_manifest_raw(&tagged, media_type::OCI_INDEX, bytes)
+            .await
+            .map(drop)
     }
 
-    async fn referrers_api(&self, repo: &Reference, digest: &Digest) -> Result<Option<Vec<Descriptor>>, Error> {
-        let call = self.repo_call(Method::GET, repo, &format!("referrers/{digest}"), &[Action::Pull])?;
+    async fn referrers_api(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+    ) -> Result<Option<Vec<Descriptor>>, Error> {
+        let call = self.repo_call(
+            Method::GET,
+            repo,
+            &format!("referrers/{digest}"),
+            &[Action::Pull],
+        )?;
         let call = call.header(header::ACCEPT, media_type::OCI_INDEX);
         let answer = match self.execute(&call).await {
             Ok(answer) => answer,
             Err(error) if error.is_not_found() => return Ok(None),
             Err(error) => return Err(error),
         };
-        let body = read_capped(answer.response, MAX_JSON_BYTES, "referrers index", &answer.url).await?;
-        let index: IndexPage = serde_json::from_slice(&body)
-            .map_err(|e| Error::protocol(&answer.url, format!("unreadable referrers index: {e}")))?;
+        let body = read_capped(
+            answer.response,
+            MAX_JSON_BYTES,
+            "referrers index",
+            &answer.url,
+        )
+        .await?;
+        let index: IndexPage = serde_json::from_slice(&body).map_err(|e| {
+            Error::protocol(&answer.url, format!("unreadable referrers index: {e}"))
+        })?;
         Ok(Some(index.manifests))
     }
 
-    async fn referrers_tag(&self, repo: &Reference, digest: &Digest) -> Result<Vec<Descriptor>, Error> {
+    async fn referrers_tag(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+    ) -> Result<Vec<Descriptor>, Error> {
         let tagged = repo.with_tag(&digest.referrers_tag())?;
         match self.get_manifest_raw(&tagged).await {
             Ok(raw) => {
-                let index: IndexPage = serde_json::from_slice(&raw.bytes).map_err(|e| Error::Unsupported {
-                    reason: format!("referrers tag of {digest} is not an index: {e}"),
-                })?;
+                let index: IndexPage =
+                    serde_json::from_slice(&raw.bytes).map_err(|e| Error::Unsupported {
+                        reason: format!("referrers tag of {digest} is not an index: {e}"),
+                    })?;
                 Ok(index.manifests)
             }
             Err(error) if error.is_not_found() => Ok(Vec::new()),

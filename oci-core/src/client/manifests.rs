@@ -52,14 +52,19 @@ impl RegistryClient {
         let call = call.header(header::ACCEPT, &manifest_accept());
         let answer = self.execute(&call).await?;
         let headers = answer.response.headers().clone();
-        let bytes = read_capped(answer.response, MAX_MANIFEST_BYTES, "manifest", &answer.url).await?;
+        let bytes =
+            read_capped(answer.response, MAX_MANIFEST_BYTES, "manifest", &answer.url).await?;
         let digest = verify_manifest(reference, &headers, &bytes, &answer.url)?;
         let media_type = content_type(&headers)
             .filter(|t| *t != "application/json" && !t.is_empty())
             .map(str::to_owned)
             .or_else(|| body_media_type(&bytes))
             .unwrap_or_default();
-        Ok(RawManifest { media_type, digest, bytes })
+        Ok(RawManifest {
+            media_type,
+            digest,
+            bytes,
+        })
     }
 
     /// Downloads and parses a manifest (image manifest, index or artifact).
@@ -70,7 +75,10 @@ impl RegistryClient {
     }
 
     /// `HEAD` on a manifest: `None` when the registry does not have it.
-    pub async fn head_manifest(&self, reference: &Reference) -> Result<Option<ManifestHead>, Error> {
+    pub async fn head_manifest(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<ManifestHead>, Error> {
         let rest = format!("manifests/{}", reference.manifest_reference());
         let call = self.repo_call(Method::HEAD, reference, &rest, &[Action::Pull])?;
         let call = call.header(header::ACCEPT, &manifest_accept());
@@ -118,7 +126,12 @@ impl RegistryClient {
             None => Digest::sha256_of(&bytes),
         };
         let target = reference.tag().unwrap_or(digest.as_str()).to_owned();
-        let call = self.repo_call(Method::PUT, reference, &format!("manifests/{target}"), &[Action::Pull, Action::Push])?;
+        let call = self.repo_call(
+            Method::PUT,
+            reference,
+            &format!("manifests/{target}"),
+            &[Action::Pull, Action::Push],
+        )?;
         let call = call.header(header::CONTENT_TYPE, media_type).body(bytes);
         let answer = self.execute(&call).await?;
         let headers = answer.response.headers();
@@ -128,7 +141,10 @@ impl RegistryClient {
             return Err(header_mismatch(&answer.url, &digest, &announced));
         }
         let subject_acknowledged = headers.contains_key("oci-subject");
-        Ok(PushedManifest { digest, subject_acknowledged })
+        Ok(PushedManifest {
+            digest,
+            subject_acknowledged,
+        })
     }
 
     /// Deletes a manifest. Registries delete by digest only, so a reference without a digest
@@ -141,7 +157,12 @@ impl RegistryClient {
             });
         };
         let rest = format!("manifests/{digest}");
-        let call = self.repo_call(Method::DELETE, reference, &rest, &[Action::Pull, Action::Delete])?;
+        let call = self.repo_call(
+            Method::DELETE,
+            reference,
+            &rest,
+            &[Action::Pull, Action::Delete],
+        )?;
         self.execute(&call).await.map(drop)
     }
 }
@@ -198,6 +219,9 @@ fn verify_manifest(
     };
     let mut verifier = DigestVerifier::new(expected);
     verifier.update(bytes);
-    verifier.finish().map_err(|source| Error::Digest { url: redact_url(url), source })?;
+    verifier.finish().map_err(|source| Error::Digest {
+        url: redact_url(url),
+        source,
+    })?;
     Ok(expected.clone())
 }

@@ -35,7 +35,9 @@ use http::{HeaderMap, Method};
 use url::Url;
 
 pub use blobs::BlobStream;
-pub use builder::{DEFAULT_CHUNK_SIZE, DEFAULT_PER_HOST_LIMIT, MIN_CHUNK_SIZE, RegistryClientBuilder};
+pub use builder::{
+    DEFAULT_CHUNK_SIZE, DEFAULT_PER_HOST_LIMIT, MIN_CHUNK_SIZE, RegistryClientBuilder,
+};
 pub use listing::Referrers;
 pub use manifests::{ManifestHead, PushedManifest, RawManifest};
 pub use upload::{MountOutcome, UploadSession};
@@ -78,7 +80,9 @@ impl RegistryClient {
     /// credentials, if any, are accepted: `GET /v2/`.
     pub async fn ping(&self, registry: &str) -> Result<(), Error> {
         let origin = self.origin(registry)?;
-        let url = origin.join("/v2/").map_err(|e| Error::protocol(&origin, e.to_string()))?;
+        let url = origin
+            .join("/v2/")
+            .map_err(|e| Error::protocol(&origin, e.to_string()))?;
         let call = self.call(Method::GET, url, registry, Vec::new());
         self.execute(&call).await.map(drop)
     }
@@ -87,19 +91,28 @@ impl RegistryClient {
     fn origin(&self, api_host: &str) -> Result<Url, Error> {
         let scheme = self.inner.transport.scheme_for(api_host);
         let text = format!("{scheme}://{api_host}/");
-        Url::parse(&text).map_err(|e| Error::Unsupported { reason: format!("invalid registry host `{api_host}`: {e}") })
+        Url::parse(&text).map_err(|e| Error::Unsupported {
+            reason: format!("invalid registry host `{api_host}`: {e}"),
+        })
     }
 
     /// `…/v2/<repository>/<rest>` for `repo`.
     fn repo_url(&self, repo: &Reference, rest: &str) -> Result<Url, Error> {
         let origin = self.origin(repo.api_host())?;
         let path = format!("/v2/{}/{rest}", repo.repository());
-        origin.join(&path).map_err(|e| Error::protocol(&origin, e.to_string()))
+        origin
+            .join(&path)
+            .map_err(|e| Error::protocol(&origin, e.to_string()))
     }
 
     fn call(&self, method: Method, url: Url, registry: &str, scopes: Vec<Scope>) -> Call {
-        let origin = self.origin(registry_api_host(registry)).unwrap_or_else(|_| url.clone());
-        let retryable = matches!(method, Method::GET | Method::HEAD | Method::DELETE | Method::PUT);
+        let origin = self
+            .origin(registry_api_host(registry))
+            .unwrap_or_else(|_| url.clone());
+        let retryable = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::DELETE | Method::PUT
+        );
         Call {
             method,
             url,
@@ -113,7 +126,13 @@ impl RegistryClient {
         }
     }
 
-    fn repo_call(&self, method: Method, repo: &Reference, rest: &str, actions: &[Action]) -> Result<Call, Error> {
+    fn repo_call(
+        &self,
+        method: Method,
+        repo: &Reference,
+        rest: &str,
+        actions: &[Action],
+    ) -> Result<Call, Error> {
         let url = self.repo_url(repo, rest)?;
         let scope = Scope::repository(repo.repository_name(), actions.iter().cloned());
         let mut call = self.call(method, url, repo.registry(), vec![scope]);
@@ -133,9 +152,14 @@ fn registry_api_host(registry: &str) -> &str {
 
 /// The request id a server echoed, under any of the usual names.
 pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    ["x-request-id", "docker-request-id", "x-amz-request-id", "x-amzn-requestid"]
-        .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok().map(str::to_owned))
+    [
+        "x-request-id",
+        "docker-request-id",
+        "x-amz-request-id",
+        "x-amzn-requestid",
+    ]
+    .iter()
+    .find_map(|name| headers.get(*name)?.to_str().ok().map(str::to_owned))
 }
 
 /// Reads a whole body, failing with [`Error::TooLarge`] past `limit` bytes (checked against
@@ -146,8 +170,15 @@ pub(crate) async fn read_capped(
     what: &'static str,
     url: &Url,
 ) -> Result<Bytes, Error> {
-    let too_large = || Error::TooLarge { what, url: crate::error::redact_url(url), limit: limit as u64 };
-    if response.content_length().is_some_and(|length| length > limit as u64) {
+    let too_large = || Error::TooLarge {
+        what,
+        url: crate::error::redact_url(url),
+        limit: limit as u64,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
         return Err(too_large());
     }
     let mut body = BytesMut::new();

@@ -34,21 +34,33 @@ pub(crate) struct HostLimits {
 
 impl HostLimits {
     pub(crate) fn new(limit: usize) -> Self {
-        Self { limit, semaphores: Mutex::default() }
+        Self {
+            limit,
+            semaphores: Mutex::default(),
+        }
     }
 
     pub(crate) async fn acquire(&self, url: &Url) -> OwnedSemaphorePermit {
         let key = host_key(url);
         let semaphore = {
             let mut map = self.semaphores.lock().expect("host limit lock");
-            map.entry(key).or_insert_with(|| Arc::new(Semaphore::new(self.limit))).clone()
+            map.entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limit)))
+                .clone()
         };
-        semaphore.acquire_owned().await.expect("host semaphores are never closed")
+        semaphore
+            .acquire_owned()
+            .await
+            .expect("host semaphores are never closed")
     }
 }
 
 fn host_key(url: &Url) -> String {
-    format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(0)
+    )
 }
 
 /// True when `a` and `b` share scheme, host and port: only then may credentials follow.
@@ -109,7 +121,10 @@ pub(crate) struct Answer {
 /// What to do after one attempt.
 enum Next {
     Done(Answer),
-    Again { url: Url, wait: Option<std::time::Duration> },
+    Again {
+        url: Url,
+        wait: Option<std::time::Duration>,
+    },
 }
 
 impl RegistryClient {
@@ -134,7 +149,13 @@ impl RegistryClient {
                 request_id = tracing::field::Empty,
             );
             let outcome = self
-                .attempt(&mut call, &url, attempt, &mut reauthentications, &mut credential_refreshed)
+                .attempt(
+                    &mut call,
+                    &url,
+                    attempt,
+                    &mut reauthentications,
+                    &mut credential_refreshed,
+                )
                 .instrument(span)
                 .await?;
             match outcome {
@@ -169,7 +190,10 @@ impl RegistryClient {
     ) -> Result<Next, Error> {
         let authorized = same_origin(url, &call.origin);
         let authorization = if authorized {
-            self.inner.auth.authorization(&call.registry, &call.scopes).await?
+            self.inner
+                .auth
+                .authorization(&call.registry, &call.scopes)
+                .await?
         } else {
             None
         };
@@ -185,17 +209,30 @@ impl RegistryClient {
         }
 
         if status.is_success() || (status.is_redirection() && call.follow_redirects) {
-            return Ok(Next::Done(Answer { response, url: url.clone() }));
+            return Ok(Next::Done(Answer {
+                response,
+                url: url.clone(),
+            }));
         }
-        if status == StatusCode::UNAUTHORIZED && authorized && *reauthentications < MAX_REAUTHENTICATIONS {
-            let wanted = self.inner.auth.on_unauthorized(&call.registry, &call.scopes, response.headers()).await?;
+        if status == StatusCode::UNAUTHORIZED
+            && authorized
+            && *reauthentications < MAX_REAUTHENTICATIONS
+        {
+            let wanted = self
+                .inner
+                .auth
+                .on_unauthorized(&call.registry, &call.scopes, response.headers())
+                .await?;
             // A second 401 only helps when it asks for more than we asked (insufficient_scope).
             if let Some(wanted) = wanted
                 && (*reauthentications == 0 || wanted != call.scopes)
             {
                 *reauthentications += 1;
                 call.scopes = wanted;
-                return Ok(Next::Again { url: url.clone(), wait: None });
+                return Ok(Next::Again {
+                    url: url.clone(),
+                    wait: None,
+                });
             }
         }
         let retry_after = crate::retry::retry_after(response.headers(), SystemTime::now());
@@ -204,12 +241,21 @@ impl RegistryClient {
             *credential_refreshed = true;
             *reauthentications = 0;
             self.inner.auth.on_expired_credential(&call.registry).await;
-            return Ok(Next::Again { url: url.clone(), wait: None });
+            return Ok(Next::Again {
+                url: url.clone(),
+                wait: None,
+            });
         }
-        if call.retryable && self.inner.retry.should_retry_status(status) && self.inner.retry.has_attempts_left(attempt) {
+        if call.retryable
+            && self.inner.retry.should_retry_status(status)
+            && self.inner.retry.has_attempts_left(attempt)
+        {
             let wait = self.inner.retry.delay(attempt, retry_after);
             warn!(%status, attempt, wait_ms = wait.as_millis() as u64, "registry asked to retry later");
-            return Ok(Next::Again { url: url.clone(), wait: Some(wait) });
+            return Ok(Next::Again {
+                url: url.clone(),
+                wait: Some(wait),
+            });
         }
         Err(refusal.error)
     }
@@ -220,7 +266,11 @@ impl RegistryClient {
         url: &Url,
         authorization: Option<crate::secret::Secret>,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let mut request = self.inner.http.request(call.method.clone(), url.clone()).headers(call.headers.clone());
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), url.clone())
+            .headers(call.headers.clone());
         if let Some(authorization) = authorization {
             request = request.header(header::AUTHORIZATION, authorization.expose());
         }
@@ -235,7 +285,11 @@ impl RegistryClient {
 
     /// Sends `call` once with a streamed body that cannot be replayed: no retry, no
     /// re-authentication (the session's `POST` already authenticated the same scopes).
-    pub(crate) async fn execute_streaming(&self, call: &Call, body: reqwest::Body) -> Result<Answer, Error> {
+    pub(crate) async fn execute_streaming(
+        &self,
+        call: &Call,
+        body: reqwest::Body,
+    ) -> Result<Answer, Error> {
         let url = call.url.clone();
         let span = tracing::info_span!(
             "registry_request",
@@ -248,11 +302,18 @@ impl RegistryClient {
         );
         async {
             let authorization = if same_origin(&url, &call.origin) {
-                self.inner.auth.authorization(&call.registry, &call.scopes).await?
+                self.inner
+                    .auth
+                    .authorization(&call.registry, &call.scopes)
+                    .await?
             } else {
                 None
             };
-            let mut request = self.inner.http.request(call.method.clone(), url.clone()).headers(call.headers.clone());
+            let mut request = self
+                .inner
+                .http
+                .request(call.method.clone(), url.clone())
+                .headers(call.headers.clone());
             if let Some(authorization) = authorization {
                 request = request.header(header::AUTHORIZATION, authorization.expose());
             }
@@ -274,33 +335,56 @@ impl RegistryClient {
         .await
     }
 
-    fn after_send_error(&self, call: &Call, url: &Url, attempt: u32, source: reqwest::Error) -> Result<Next, Error> {
-        let transient = source.is_timeout() || source.is_connect() || source.is_request() || source.is_body();
+    fn after_send_error(
+        &self,
+        call: &Call,
+        url: &Url,
+        attempt: u32,
+        source: reqwest::Error,
+    ) -> Result<Next, Error> {
+        let transient =
+            source.is_timeout() || source.is_connect() || source.is_request() || source.is_body();
         if call.retryable && transient && self.inner.retry.has_attempts_left(attempt) {
             let wait = self.inner.retry.delay(attempt, None);
             warn!(error = %source, attempt, wait_ms = wait.as_millis() as u64, "request failed; retrying");
-            return Ok(Next::Again { url: url.clone(), wait: Some(wait) });
+            return Ok(Next::Again {
+                url: url.clone(),
+                wait: Some(wait),
+            });
         }
-        Err(Error::Http { method: call.method.clone(), url: redact_url(url), source })
+        Err(Error::Http {
+            method: call.method.clone(),
+            url: redact_url(url),
+            source,
+        })
     }
 
     fn redirect_target(answer: &Answer, redirects: usize) -> Result<Url, Error> {
         let from = redact_url(&answer.url);
         if redirects > MAX_REDIRECTS {
-            return Err(Error::Redirect { url: from, reason: format!("more than {MAX_REDIRECTS} redirects") });
+            return Err(Error::Redirect {
+                url: from,
+                reason: format!("more than {MAX_REDIRECTS} redirects"),
+            });
         }
         let location = answer
             .response
             .headers()
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| Error::Redirect { url: from.clone(), reason: "no Location header".to_owned() })?;
-        let target = answer
-            .url
-            .join(location)
-            .map_err(|e| Error::Redirect { url: from.clone(), reason: format!("invalid Location: {e}") })?;
+            .ok_or_else(|| Error::Redirect {
+                url: from.clone(),
+                reason: "no Location header".to_owned(),
+            })?;
+        let target = answer.url.join(location).map_err(|e| Error::Redirect {
+            url: from.clone(),
+            reason: format!("invalid Location: {e}"),
+        })?;
         if !matches!(target.scheme(), "http" | "https") {
-            return Err(Error::Redirect { url: from, reason: format!("unsupported scheme {}", target.scheme()) });
+            return Err(Error::Redirect {
+                url: from,
+                reason: format!("unsupported scheme {}", target.scheme()),
+            });
         }
         debug!(to = %redact_url(&target), "following redirect");
         Ok(target)
@@ -318,7 +402,9 @@ struct Refusal {
 async fn refusal(response: reqwest::Response, method: &Method, url: &Url) -> Refusal {
     let status = response.status();
     let request_id = request_id(response.headers());
-    let body = read_capped(response, MAX_ERROR_BODY, "error body", url).await.unwrap_or_default();
+    let body = read_capped(response, MAX_ERROR_BODY, "error body", url)
+        .await
+        .unwrap_or_default();
     let expired_credential = is_expired_credential(status, &body);
     let error = Error::registry(RegistryResponse {
         method: method.clone(),
@@ -327,7 +413,10 @@ async fn refusal(response: reqwest::Response, method: &Method, url: &Url) -> Ref
         errors: parse_error_body(&body),
         request_id,
     });
-    Refusal { error, expired_credential }
+    Refusal {
+        error,
+        expired_credential,
+    }
 }
 
 /// Resolves a `Location` header (absolute or relative) against the URL that sent it.
@@ -337,7 +426,8 @@ pub(crate) fn location(response: &reqwest::Response, base: &Url) -> Result<Url, 
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| Error::protocol(base, "answer has no Location header"))?;
-    base.join(value).map_err(|e| Error::protocol(base, format!("invalid Location header: {e}")))
+    base.join(value)
+        .map_err(|e| Error::protocol(base, format!("invalid Location header: {e}")))
 }
 
 #[cfg(test)]
@@ -347,9 +437,21 @@ mod tests {
     #[test]
     fn origins_compare_scheme_host_and_port() {
         let base = Url::parse("https://reg.example/v2/").unwrap();
-        assert!(same_origin(&base, &Url::parse("https://REG.example:443/x").unwrap()));
-        assert!(!same_origin(&base, &Url::parse("http://reg.example/x").unwrap()));
-        assert!(!same_origin(&base, &Url::parse("https://reg.example:8443/x").unwrap()));
-        assert!(!same_origin(&base, &Url::parse("https://s3.example/x").unwrap()));
+        assert!(same_origin(
+            &base,
+            &Url::parse("https://REG.example:443/x").unwrap()
+        ));
+        assert!(!same_origin(
+            &base,
+            &Url::parse("http://reg.example/x").unwrap()
+        ));
+        assert!(!same_origin(
+            &base,
+            &Url::parse("https://reg.example:8443/x").unwrap()
+        ));
+        assert!(!same_origin(
+            &base,
+            &Url::parse("https://s3.example/x").unwrap()
+        ));
     }
 }

@@ -20,7 +20,10 @@ const OCTET_STREAM: &str = "application/octet-stream";
 
 /// The answer to a mount request.
 #[derive(Debug)]
-#[expect(clippy::large_enum_variant, reason = "one value per mount; boxing the session buys nothing")]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per mount; boxing the session buys nothing"
+)]
 #[must_use = "a declined mount holds an open upload session: upload into it or cancel it"]
 pub enum MountOutcome {
     /// `201`: the registry linked the blob from the source repository.
@@ -61,10 +64,16 @@ impl RegistryClient {
     /// Asks the registry to link `digest` from `source` (a repository on the same registry)
     /// into `target`. The token asked for covers `pull,push` on the target and `pull` on the
     /// source.
-    pub async fn mount_blob(&self, target: &Reference, digest: &Digest, source: &Reference) -> Result<MountOutcome, Error> {
+    pub async fn mount_blob(
+        &self,
+        target: &Reference,
+        digest: &Digest,
+        source: &Reference,
+    ) -> Result<MountOutcome, Error> {
         let query = [("mount", digest.as_str()), ("from", source.repository())];
         let mut call = self.upload_post(target, &query)?;
-        call.scopes.push(Scope::repository(source.repository_name(), [Action::Pull]));
+        call.scopes
+            .push(Scope::repository(source.repository_name(), [Action::Pull]));
         let answer = self.execute(&call).await?;
         if answer.response.status() == StatusCode::CREATED {
             info!(%digest, target = %target.repository(), source = %source.repository(), "blob mounted");
@@ -78,7 +87,13 @@ impl RegistryClient {
     /// Uploads a blob from a stream of `size` bytes, as one streaming `PUT` (or in chunks when
     /// the client prefers them). The stream is consumed once: this upload is not retried past
     /// the session's opening; see [`push_blob`](Self::push_blob) for a restartable upload.
-    pub async fn push_blob_stream<S, E>(&self, repo: &Reference, digest: &Digest, size: u64, stream: S) -> Result<(), Error>
+    pub async fn push_blob_stream<S, E>(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+        size: u64,
+        stream: S,
+    ) -> Result<(), Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
@@ -89,7 +104,12 @@ impl RegistryClient {
 
     /// Uploads a blob held in memory, restarting the whole upload (a new session) after
     /// transient failures, as the retry policy allows.
-    pub async fn push_blob(&self, repo: &Reference, digest: &Digest, bytes: Bytes) -> Result<(), Error> {
+    pub async fn push_blob(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+        bytes: Bytes,
+    ) -> Result<(), Error> {
         digest.verify(&bytes)?;
         let mut attempt = 0;
         loop {
@@ -99,7 +119,9 @@ impl RegistryClient {
                 Err(error) => Err(error),
             };
             match result {
-                Err(error) if self.is_transient(&error) && self.inner.retry.has_attempts_left(attempt) => {
+                Err(error)
+                    if self.is_transient(&error) && self.inner.retry.has_attempts_left(attempt) =>
+                {
                     let wait = self.inner.retry.delay(attempt, None);
                     warn!(%digest, attempt, error = %error, "upload failed; restarting it");
                     tokio::time::sleep(wait).await;
@@ -110,11 +132,19 @@ impl RegistryClient {
     }
 
     fn is_transient(&self, error: &Error) -> bool {
-        error.is_connection() || error.status().is_some_and(|s| self.inner.retry.should_retry_status(s))
+        error.is_connection()
+            || error
+                .status()
+                .is_some_and(|s| self.inner.retry.should_retry_status(s))
     }
 
     fn upload_post(&self, repo: &Reference, query: &[(&str, &str)]) -> Result<Call, Error> {
-        let mut call = self.repo_call(Method::POST, repo, "blobs/uploads/", &[Action::Pull, Action::Push])?;
+        let mut call = self.repo_call(
+            Method::POST,
+            repo,
+            "blobs/uploads/",
+            &[Action::Pull, Action::Push],
+        )?;
         if !query.is_empty() {
             call.url.query_pairs_mut().extend_pairs(query);
         }
@@ -123,9 +153,19 @@ impl RegistryClient {
         Ok(call)
     }
 
-    fn session_from(&self, repo: &Reference, response: &reqwest::Response, url: &Url) -> Result<UploadSession, Error> {
+    fn session_from(
+        &self,
+        repo: &Reference,
+        response: &reqwest::Response,
+        url: &Url,
+    ) -> Result<UploadSession, Error> {
         let location = location(response, url)?;
-        Ok(UploadSession { client: self.clone(), repo: repo.clone(), location, offset: 0 })
+        Ok(UploadSession {
+            client: self.clone(),
+            repo: repo.clone(),
+            location,
+            offset: 0,
+        })
     }
 }
 
@@ -137,7 +177,12 @@ impl UploadSession {
 
     /// Uploads `size` bytes from `stream` and completes the session, as one streaming `PUT`
     /// or in `PATCH` chunks, whichever the client is configured to prefer.
-    pub async fn upload_stream<S, E>(self, digest: &Digest, size: u64, stream: S) -> Result<(), Error>
+    pub async fn upload_stream<S, E>(
+        self,
+        digest: &Digest,
+        size: u64,
+        stream: S,
+    ) -> Result<(), Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
@@ -150,7 +195,12 @@ impl UploadSession {
     }
 
     /// One `PUT <location>?digest=` whose body is the stream (no buffering).
-    pub async fn upload_monolithic<S, E>(self, digest: &Digest, size: u64, stream: S) -> Result<(), Error>
+    pub async fn upload_monolithic<S, E>(
+        self,
+        digest: &Digest,
+        size: u64,
+        stream: S,
+    ) -> Result<(), Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
@@ -166,7 +216,11 @@ impl UploadSession {
 
     /// Uploads bytes held in memory with one `PUT` and completes the session.
     pub async fn upload_bytes(self, digest: &Digest, bytes: Bytes) -> Result<(), Error> {
-        let call = self.finishing_put(digest).header(header::CONTENT_TYPE, OCTET_STREAM).body(bytes).not_retryable();
+        let call = self
+            .finishing_put(digest)
+            .header(header::CONTENT_TYPE, OCTET_STREAM)
+            .body(bytes)
+            .not_retryable();
         let answer = self.client.execute(&call).await?;
         check_completed(&answer.response, digest, &answer.url)
     }
@@ -232,20 +286,28 @@ impl UploadSession {
 
     fn session_call(&self, method: Method, url: Url) -> Call {
         let scope = Scope::repository(self.repo.repository_name(), [Action::Pull, Action::Push]);
-        let mut call = self.client.call(method, url, self.repo.registry(), vec![scope]);
+        let mut call = self
+            .client
+            .call(method, url, self.repo.registry(), vec![scope]);
         call.retryable = false;
         call
     }
 
     fn body_error<E: Into<Box<dyn std::error::Error + Send + Sync>>>(&self, error: E) -> Error {
-        Error::Body { url: redact_url(&self.location), source: std::io::Error::other(error) }
+        Error::Body {
+            url: redact_url(&self.location),
+            source: std::io::Error::other(error),
+        }
     }
 }
 
 /// A finished upload answers `201`; its `Docker-Content-Digest`, if any, must be ours.
 fn check_completed(response: &reqwest::Response, digest: &Digest, url: &Url) -> Result<(), Error> {
     if response.status() != StatusCode::CREATED {
-        return Err(Error::protocol(url, format!("upload completed with {} instead of 201", response.status())));
+        return Err(Error::protocol(
+            url,
+            format!("upload completed with {} instead of 201", response.status()),
+        ));
     }
     match announced_digest(response.headers()) {
         Some(announced) if &announced != digest => Err(Error::DigestHeaderMismatch {
@@ -259,13 +321,25 @@ fn check_completed(response: &reqwest::Response, digest: &Digest, url: &Url) -> 
 
 /// After a `PATCH` the registry's `Range: 0-<end>` must acknowledge everything sent.
 fn check_range(response: &reqwest::Response, end: u64, url: &Url) -> Result<(), Error> {
-    let Some(range) = response.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+    let Some(range) = response
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(());
     };
-    let acknowledged = range.trim().trim_start_matches("bytes=").split('-').nth(1).and_then(|v| v.parse::<u64>().ok());
+    let acknowledged = range
+        .trim()
+        .trim_start_matches("bytes=")
+        .split('-')
+        .nth(1)
+        .and_then(|v| v.parse::<u64>().ok());
     if acknowledged == Some(end) {
         Ok(())
     } else {
-        Err(Error::protocol(url, format!("registry acknowledged `{range}` after sending up to byte {end}")))
+        Err(Error::protocol(
+            url,
+            format!("registry acknowledged `{range}` after sending up to byte {end}"),
+        ))
     }
 }

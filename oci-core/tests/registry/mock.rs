@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::TryStreamExt;
 use wharf_oci_core::client::{MIN_CHUNK_SIZE, MountOutcome, RegistryClient};
-use wharf_oci_core::credentials::{BoxFuture, Credential, CredentialError, CredentialSource, StaticCredentials};
+use wharf_oci_core::credentials::{
+    BoxFuture, Credential, CredentialError, CredentialSource, StaticCredentials,
+};
 use wharf_oci_core::digest::Digest;
 use wharf_oci_core::error::{Error, ErrorCode};
 use wharf_oci_core::reference::Reference;
@@ -25,7 +27,10 @@ fn host(server: &MockServer) -> String {
 }
 
 fn builder(servers: &[&MockServer]) -> wharf_oci_core::client::RegistryClientBuilder {
-    let transport = TransportConfig::builder().plain_http_hosts(servers.iter().map(|s| host(s))).build().unwrap();
+    let transport = TransportConfig::builder()
+        .plain_http_hosts(servers.iter().map(|s| host(s)))
+        .build()
+        .unwrap();
     RegistryClient::builder()
         .transport(transport)
         .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
@@ -39,7 +44,9 @@ fn repo(server: &MockServer) -> Reference {
     Reference::parse(&format!("{}/team/app:v1", host(server))).unwrap()
 }
 
-fn bytes_stream(data: Bytes) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+fn bytes_stream(
+    data: Bytes,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     futures::stream::iter([Ok(data)])
 }
 
@@ -56,7 +63,10 @@ async fn declined_mount_continues_the_opened_session() {
         .and(path("/v2/team/app/blobs/uploads/"))
         .and(query_param("mount", digest.as_str()))
         .and(query_param("from", "team/base"))
-        .respond_with(ResponseTemplate::new(202).insert_header("Location", "/v2/team/app/blobs/uploads/sess-1?_state=abc"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("Location", "/v2/team/app/blobs/uploads/sess-1?_state=abc"),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -65,23 +75,36 @@ async fn declined_mount_continues_the_opened_session() {
         .and(query_param("_state", "abc"))
         .and(query_param("digest", digest.as_str()))
         .and(body_bytes(data.to_vec()))
-        .respond_with(ResponseTemplate::new(201).insert_header("Docker-Content-Digest", digest.as_str()))
+        .respond_with(
+            ResponseTemplate::new(201).insert_header("Docker-Content-Digest", digest.as_str()),
+        )
         .expect(1)
         .mount(&server)
         .await;
 
     let client = client(&[&server]);
     let source = Reference::parse(&format!("{}/team/base", host(&server))).unwrap();
-    let MountOutcome::Declined(session) = client.mount_blob(&repo(&server), &digest, &source).await.unwrap() else {
+    let MountOutcome::Declined(session) = client
+        .mount_blob(&repo(&server), &digest, &source)
+        .await
+        .unwrap()
+    else {
         panic!("a 202 is a declined mount");
     };
-    session.upload_stream(&digest, data.len() as u64, bytes_stream(data)).await.unwrap();
+    session
+        .upload_stream(&digest, data.len() as u64, bytes_stream(data))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn chunked_upload_follows_relative_changing_locations_and_checks_range() {
     let server = MockServer::start().await;
-    let data = Bytes::from((0..(MIN_CHUNK_SIZE * 2 + 100)).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let data = Bytes::from(
+        (0..(MIN_CHUNK_SIZE * 2 + 100))
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
     let digest = Digest::sha256_of(&data);
     let chunk = MIN_CHUNK_SIZE as u64;
     Mock::given(method("POST"))
@@ -89,11 +112,18 @@ async fn chunked_upload_follows_relative_changing_locations_and_checks_range() {
         .respond_with(ResponseTemplate::new(202).insert_header("Location", "s1"))
         .mount(&server)
         .await;
-    let steps = [("s1", "../uploads/s2", chunk - 1), ("s2", "/v2/team/app/blobs/uploads/s3", 2 * chunk - 1)];
+    let steps = [
+        ("s1", "../uploads/s2", chunk - 1),
+        ("s2", "/v2/team/app/blobs/uploads/s3", 2 * chunk - 1),
+    ];
     for (at, next, end) in steps {
         Mock::given(method("PATCH"))
             .and(path(format!("/v2/team/app/blobs/uploads/{at}")))
-            .respond_with(ResponseTemplate::new(202).insert_header("Location", next).insert_header("Range", format!("0-{end}")))
+            .respond_with(
+                ResponseTemplate::new(202)
+                    .insert_header("Location", next)
+                    .insert_header("Range", format!("0-{end}")),
+            )
             .expect(1)
             .mount(&server)
             .await;
@@ -101,7 +131,11 @@ async fn chunked_upload_follows_relative_changing_locations_and_checks_range() {
     let last = data.len() as u64 - 1;
     Mock::given(method("PATCH"))
         .and(path("/v2/team/app/blobs/uploads/s3"))
-        .respond_with(ResponseTemplate::new(202).insert_header("Location", "s4").insert_header("Range", format!("0-{last}")))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("Location", "s4")
+                .insert_header("Range", format!("0-{last}")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -113,13 +147,38 @@ async fn chunked_upload_follows_relative_changing_locations_and_checks_range() {
         .mount(&server)
         .await;
 
-    let client = builder(&[&server]).monolithic_upload(false).chunk_size(MIN_CHUNK_SIZE).build().unwrap();
-    client.push_blob_stream(&repo(&server), &digest, data.len() as u64, bytes_stream(data.clone())).await.unwrap();
+    let client = builder(&[&server])
+        .monolithic_upload(false)
+        .chunk_size(MIN_CHUNK_SIZE)
+        .build()
+        .unwrap();
+    client
+        .push_blob_stream(
+            &repo(&server),
+            &digest,
+            data.len() as u64,
+            bytes_stream(data.clone()),
+        )
+        .await
+        .unwrap();
 
     let requests = server.received_requests().await.unwrap();
-    let patches: Vec<&Request> = requests.iter().filter(|r| r.method.as_str() == "PATCH").collect();
-    let ranges: Vec<&str> = patches.iter().map(|r| r.headers["content-range"].to_str().unwrap()).collect();
-    assert_eq!(ranges, [format!("0-{}", chunk - 1), format!("{chunk}-{}", 2 * chunk - 1), format!("{}-{last}", 2 * chunk)]);
+    let patches: Vec<&Request> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .collect();
+    let ranges: Vec<&str> = patches
+        .iter()
+        .map(|r| r.headers["content-range"].to_str().unwrap())
+        .collect();
+    assert_eq!(
+        ranges,
+        [
+            format!("0-{}", chunk - 1),
+            format!("{chunk}-{}", 2 * chunk - 1),
+            format!("{}-{last}", 2 * chunk)
+        ]
+    );
     let sent: Vec<u8> = patches.iter().flat_map(|r| r.body.clone()).collect();
     assert_eq!(sent, data.to_vec());
 }
@@ -130,16 +189,34 @@ async fn chunked_upload_rejects_a_range_that_lost_bytes() {
     let data = Bytes::from(vec![7u8; MIN_CHUNK_SIZE + 10]);
     let digest = Digest::sha256_of(&data);
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202).insert_header("Location", "/v2/team/app/blobs/uploads/s1"))
+        .respond_with(
+            ResponseTemplate::new(202).insert_header("Location", "/v2/team/app/blobs/uploads/s1"),
+        )
         .mount(&server)
         .await;
     Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(202).insert_header("Location", "/v2/team/app/blobs/uploads/s2").insert_header("Range", "0-99"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("Location", "/v2/team/app/blobs/uploads/s2")
+                .insert_header("Range", "0-99"),
+        )
         .mount(&server)
         .await;
 
-    let client = builder(&[&server]).monolithic_upload(false).chunk_size(MIN_CHUNK_SIZE).build().unwrap();
-    let error = client.push_blob_stream(&repo(&server), &digest, data.len() as u64, bytes_stream(data)).await.unwrap_err();
+    let client = builder(&[&server])
+        .monolithic_upload(false)
+        .chunk_size(MIN_CHUNK_SIZE)
+        .build()
+        .unwrap();
+    let error = client
+        .push_blob_stream(
+            &repo(&server),
+            &digest,
+            data.len() as u64,
+            bytes_stream(data),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::Protocol { .. }), "{error}");
 }
 
@@ -162,10 +239,17 @@ async fn retry_after_is_honoured() {
         .await;
 
     let started = Instant::now();
-    let raw = client(&[&server]).get_manifest_raw(&repo(&server)).await.unwrap();
+    let raw = client(&[&server])
+        .get_manifest_raw(&repo(&server))
+        .await
+        .unwrap();
     assert_eq!(raw.bytes, manifest);
     // Backoff alone would have waited at most a millisecond.
-    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
@@ -173,10 +257,20 @@ async fn retry_after_is_honoured() {
 async fn retries_stop_after_the_policy_and_report_the_status() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503).set_body_string(r#"{"errors":[{"code":"UNAVAILABLE","message":"later"}]}"#))
+        .respond_with(
+            ResponseTemplate::new(503)
+                .set_body_string(r#"{"errors":[{"code":"UNAVAILABLE","message":"later"}]}"#),
+        )
         .mount(&server)
         .await;
-    let client = builder(&[&server]).retry_policy(RetryPolicy::default().max_attempts(3).base_delay(Duration::from_millis(1))).build().unwrap();
+    let client = builder(&[&server])
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .build()
+        .unwrap();
     let error = client.get_manifest_raw(&repo(&server)).await.unwrap_err();
     assert_eq!(error.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(error.code(), Some(&ErrorCode::Other("UNAVAILABLE".into())));
@@ -196,21 +290,33 @@ async fn insufficient_scope_asks_for_a_wider_token() {
         .mount(&registry)
         .await;
     Mock::given(header("authorization", "Bearer narrow"))
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "WWW-Authenticate",
-            challenge("repository:team/app:pull,push", r#",error="insufficient_scope""#).as_str(),
-        ))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header(
+                "WWW-Authenticate",
+                challenge(
+                    "repository:team/app:pull,push",
+                    r#",error="insufficient_scope""#,
+                )
+                .as_str(),
+            ),
+        )
         .mount(&registry)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", challenge("repository:team/app:pull", "").as_str()))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "WWW-Authenticate",
+            challenge("repository:team/app:pull", "").as_str(),
+        ))
         .with_priority(10)
         .mount(&registry)
         .await;
     Mock::given(query_param("scope", "repository:team/app:pull,push"))
         .and(query_param("service", "reg"))
         .and(header_exists("authorization"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"access_token":"wide","expires_in":300}"#))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"access_token":"wide","expires_in":300}"#),
+        )
         .expect(1)
         .mount(&auth)
         .await;
@@ -221,7 +327,10 @@ async fn insufficient_scope_asks_for_a_wider_token() {
         .await;
 
     let credentials = Arc::new(StaticCredentials::everywhere(Credential::basic("ci", "pw")));
-    let client = builder(&[&registry, &auth]).credentials(credentials).build().unwrap();
+    let client = builder(&[&registry, &auth])
+        .credentials(credentials)
+        .build()
+        .unwrap();
     client.get_manifest_raw(&repo(&registry)).await.unwrap();
     // The wide token is cached and reused for the same scopes.
     client.get_manifest_raw(&repo(&registry)).await.unwrap();
@@ -234,7 +343,10 @@ struct RotatingCredentials {
 }
 
 impl CredentialSource for RotatingCredentials {
-    fn credential<'a>(&'a self, _registry: &'a str) -> BoxFuture<'a, Result<Option<Credential>, CredentialError>> {
+    fn credential<'a>(
+        &'a self,
+        _registry: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Credential>, CredentialError>> {
         let generation = self.generation.load(Ordering::SeqCst);
         Box::pin(async move { Ok(Some(Credential::basic("AWS", format!("pw{generation}")))) })
     }
@@ -247,7 +359,10 @@ impl CredentialSource for RotatingCredentials {
 
 fn basic(password: &str) -> String {
     use base64::Engine as _;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("AWS:{password}"))
+    )
 }
 
 async fn ecr_like(server: &MockServer, accepted_password: Option<&str>) {
@@ -264,7 +379,9 @@ async fn ecr_like(server: &MockServer, accepted_password: Option<&str>) {
         .mount(server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="ecr""#))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="ecr""#),
+        )
         .with_priority(10)
         .mount(server)
         .await;
@@ -275,7 +392,10 @@ async fn ecr_expired_token_invalidates_the_source_and_retries_once() {
     let server = MockServer::start().await;
     ecr_like(&server, Some("pw1")).await;
     let credentials = Arc::new(RotatingCredentials::default());
-    let client = builder(&[&server]).credentials(credentials.clone()).build().unwrap();
+    let client = builder(&[&server])
+        .credentials(credentials.clone())
+        .build()
+        .unwrap();
     client.get_manifest_raw(&repo(&server)).await.unwrap();
     assert_eq!(credentials.generation.load(Ordering::SeqCst), 1);
 }
@@ -285,7 +405,10 @@ async fn ecr_expired_token_twice_is_an_error_after_one_refresh() {
     let server = MockServer::start().await;
     ecr_like(&server, None).await;
     let credentials = Arc::new(RotatingCredentials::default());
-    let client = builder(&[&server]).credentials(credentials.clone()).build().unwrap();
+    let client = builder(&[&server])
+        .credentials(credentials.clone())
+        .build()
+        .unwrap();
     let error = client.get_manifest_raw(&repo(&server)).await.unwrap_err();
     assert_eq!(error.status(), Some(http::StatusCode::FORBIDDEN));
     assert_eq!(credentials.generation.load(Ordering::SeqCst), 1);
@@ -299,7 +422,10 @@ async fn blob_that_does_not_match_its_digest_fails_the_stream() {
         .respond_with(ResponseTemplate::new(200).set_body_bytes(b"tampered content".to_vec()))
         .mount(&server)
         .await;
-    let stream = client(&[&server]).get_blob(&repo(&server), &digest).await.unwrap();
+    let stream = client(&[&server])
+        .get_blob(&repo(&server), &digest)
+        .await
+        .unwrap();
     let error = stream.try_collect::<Vec<Bytes>>().await.unwrap_err();
     assert!(matches!(error, Error::Digest { .. }), "{error}");
 }
@@ -311,7 +437,10 @@ async fn manifest_body_and_header_must_match_the_digest() {
     let digest = Digest::sha256_of(real);
     let other = Digest::sha256_of(b"other");
     Mock::given(path(format!("/v2/team/app/manifests/{digest}")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(b"{\"schemaVersion\":2}".to_vec(), OCI_MANIFEST))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"{\"schemaVersion\":2}".to_vec(), OCI_MANIFEST),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/v2/team/app/manifests/v1"))
@@ -328,7 +457,13 @@ async fn manifest_body_and_header_must_match_the_digest() {
     let error = client.get_manifest_raw(&by_digest).await.unwrap_err();
     assert!(matches!(error, Error::Digest { .. }), "{error}");
     let error = client.get_manifest_raw(&repo(&server)).await.unwrap_err();
-    assert!(matches!(error, Error::Digest { .. } | Error::DigestHeaderMismatch { .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            Error::Digest { .. } | Error::DigestHeaderMismatch { .. }
+        ),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -339,7 +474,10 @@ async fn oversized_manifest_is_refused() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(huge, OCI_MANIFEST))
         .mount(&server)
         .await;
-    let error = client(&[&server]).get_manifest_raw(&repo(&server)).await.unwrap_err();
+    let error = client(&[&server])
+        .get_manifest_raw(&repo(&server))
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::TooLarge { .. }), "{error}");
 }
 
@@ -352,11 +490,16 @@ async fn redirect_to_another_host_drops_the_authorization_header() {
     let blob_path = format!("/v2/team/app/blobs/{digest}");
     Mock::given(path(blob_path.as_str()))
         .and(header_exists("authorization"))
-        .respond_with(ResponseTemplate::new(307).insert_header("Location", format!("http://{}/store/blob?sig=abc", host(&storage)).as_str()))
+        .respond_with(ResponseTemplate::new(307).insert_header(
+            "Location",
+            format!("http://{}/store/blob?sig=abc", host(&storage)).as_str(),
+        ))
         .mount(&registry)
         .await;
     Mock::given(path(blob_path.as_str()))
-        .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="r""#))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="r""#),
+        )
         .with_priority(10)
         .mount(&registry)
         .await;
@@ -365,17 +508,29 @@ async fn redirect_to_another_host_drops_the_authorization_header() {
         .mount(&storage)
         .await;
 
-    let credentials = Arc::new(StaticCredentials::everywhere(Credential::basic("ci", "secret")));
-    let client = builder(&[&registry, &storage]).credentials(credentials).build().unwrap();
+    let credentials = Arc::new(StaticCredentials::everywhere(Credential::basic(
+        "ci", "secret",
+    )));
+    let client = builder(&[&registry, &storage])
+        .credentials(credentials)
+        .build()
+        .unwrap();
     let stream = client.get_blob(&repo(&registry), &digest).await.unwrap();
     let body: Vec<Bytes> = stream.try_collect().await.unwrap();
     assert_eq!(body.concat(), data);
 
     let at_storage = storage.received_requests().await.unwrap();
     assert_eq!(at_storage.len(), 1);
-    assert!(!at_storage[0].headers.contains_key("authorization"), "credentials leaked to the storage host");
+    assert!(
+        !at_storage[0].headers.contains_key("authorization"),
+        "credentials leaked to the storage host"
+    );
     let at_registry = registry.received_requests().await.unwrap();
-    assert!(received_with_path(&at_registry, &blob_path).iter().any(|r| r.headers.contains_key("authorization")));
+    assert!(
+        received_with_path(&at_registry, &blob_path)
+            .iter()
+            .any(|r| r.headers.contains_key("authorization"))
+    );
 }
 
 #[tokio::test]
@@ -386,11 +541,16 @@ async fn upload_location_on_another_host_gets_no_credentials() {
     let digest = Digest::sha256_of(&data);
     Mock::given(method("POST"))
         .and(header_exists("authorization"))
-        .respond_with(ResponseTemplate::new(202).insert_header("Location", format!("http://{}/upload/1", host(&elsewhere)).as_str()))
+        .respond_with(ResponseTemplate::new(202).insert_header(
+            "Location",
+            format!("http://{}/upload/1", host(&elsewhere)).as_str(),
+        ))
         .mount(&registry)
         .await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="r""#))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", r#"Basic realm="r""#),
+        )
         .with_priority(10)
         .mount(&registry)
         .await;
@@ -399,9 +559,17 @@ async fn upload_location_on_another_host_gets_no_credentials() {
         .mount(&elsewhere)
         .await;
 
-    let credentials = Arc::new(StaticCredentials::everywhere(Credential::basic("ci", "secret")));
-    let client = builder(&[&registry, &elsewhere]).credentials(credentials).build().unwrap();
-    client.push_blob_stream(&repo(&registry), &digest, 4, bytes_stream(data)).await.unwrap();
+    let credentials = Arc::new(StaticCredentials::everywhere(Credential::basic(
+        "ci", "secret",
+    )));
+    let client = builder(&[&registry, &elsewhere])
+        .credentials(credentials)
+        .build()
+        .unwrap();
+    client
+        .push_blob_stream(&repo(&registry), &digest, 4, bytes_stream(data))
+        .await
+        .unwrap();
     let at_elsewhere = elsewhere.received_requests().await.unwrap();
     assert_eq!(at_elsewhere.len(), 1);
     assert!(!at_elsewhere[0].headers.contains_key("authorization"));
@@ -412,7 +580,9 @@ async fn tag_listing_follows_link_pages() {
     let server = MockServer::start().await;
     Mock::given(path("/v2/team/app/tags/list"))
         .and(query_param("last", "b"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"name":"team/app","tags":["c"]}"#))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(r#"{"name":"team/app","tags":["c"]}"#),
+        )
         .with_priority(1)
         .mount(&server)
         .await;
@@ -426,7 +596,11 @@ async fn tag_listing_follows_link_pages() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let tags: Vec<String> = client(&[&server]).list_tags(&repo(&server), Some(2)).try_collect().await.unwrap();
+    let tags: Vec<String> = client(&[&server])
+        .list_tags(&repo(&server), Some(2))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(tags, ["a", "b", "c"]);
 }
 
@@ -444,8 +618,41 @@ async fn referrers_api_is_used_when_present() {
         .respond_with(ResponseTemplate::new(200).set_body_json(index))
         .mount(&server)
         .await;
-    let referrers = client(&[&server]).referrers(&repo(&server), &subject, None).await.unwrap();
+    let referrers = client(&[&server])
+        .referrers(&repo(&server), &subject, None)
+        .await
+        .unwrap();
     assert!(!referrers.from_fallback_tag);
     assert_eq!(referrers.descriptors.len(), 1);
     assert_eq!(referrers.descriptors[0].digest, referrer);
+}
+
+#[tokio::test]
+async fn per_host_limit_serialises_requests() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"{}".to_vec(), OCI_MANIFEST)
+                .set_delay(Duration::from_millis(200)),
+        )
+        .mount(&server)
+        .await;
+    let client = builder(&[&server]).per_host_limit(1).build().unwrap();
+    let reference = repo(&server);
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(
+        client.get_manifest_raw(&reference),
+        client.get_manifest_raw(&reference),
+        client.get_manifest_raw(&reference),
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    // One at a time: three 200 ms answers cannot overlap.
+    assert!(
+        started.elapsed() >= Duration::from_millis(590),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -25,9 +25,9 @@ pub fn client_with(endpoint: &RegistryEndpoint, trust_ca: bool) -> RegistryClien
         transport = transport.ca_file(ca);
     }
     let credentials: Arc<dyn CredentialSource> = match endpoint.credentials() {
-        Some((user, password)) => {
-            Arc::new(StaticCredentials::new().with(&endpoint.host, Credential::basic(user, password)))
-        }
+        Some((user, password)) => Arc::new(
+            StaticCredentials::new().with(&endpoint.host, Credential::basic(user, password)),
+        ),
         None => Arc::new(Anonymous),
     };
     RegistryClient::builder()
@@ -70,13 +70,19 @@ pub fn skopeo_inspect(endpoint: &RegistryEndpoint, reference: &Reference, raw: b
 }
 
 /// `skopeo inspect` parsed.
-pub fn skopeo_inspect_json(endpoint: &RegistryEndpoint, reference: &Reference) -> serde_json::Value {
+pub fn skopeo_inspect_json(
+    endpoint: &RegistryEndpoint,
+    reference: &Reference,
+) -> serde_json::Value {
     serde_json::from_slice(&skopeo_inspect(endpoint, reference, false)).expect("skopeo prints JSON")
 }
 
 /// A directory with the stack's CA as `ca.crt`, as skopeo's `--cert-dir` wants it.
 fn cert_dir(endpoint: &RegistryEndpoint) -> PathBuf {
-    let ca = endpoint.ca_file.as_ref().expect("TLS endpoint has a CA file");
+    let ca = endpoint
+        .ca_file
+        .as_ref()
+        .expect("TLS endpoint has a CA file");
     let dir = std::env::temp_dir().join(format!("wharf-skopeo-certs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("cert dir");
     std::fs::copy(ca, dir.join("ca.crt")).expect("copy CA");

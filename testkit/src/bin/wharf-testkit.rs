@@ -33,6 +33,16 @@ enum Command {
     TokenService(TokenServiceArgs),
     /// Creates the stack's test certificates in a folder, keeping the ones that exist.
     Pki(PkiArgs),
+    /// Harbor simulator with its registry, in the foreground (options: see `harbor_sim::run_cli`).
+    Harbor(HarborArgs),
+}
+
+/// Options of `harbor`, passed on to `wharf_testkit::harbor_sim::run_cli`.
+#[derive(Debug, Args)]
+struct HarborArgs {
+    /// `--scan-delay-ms N`, `--admin-password P`, `--fixture REPO=NAME`, `--work-dir DIR`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 /// Options of `pki`.
@@ -80,6 +90,9 @@ fn main() -> Result<()> {
     match cli.command {
         Command::TokenService(args) => runtime()?.block_on(run_token_service(args)),
         Command::Pki(args) => create_pki(&args.dir),
+        Command::Harbor(args) => {
+            runtime()?.block_on(wharf_testkit::harbor_sim::run_cli(&args.args))
+        }
     }
 }
 

@@ -73,7 +73,8 @@ impl Principal {
                 permission.kind == "project"
                     && (permission.namespace == project.name || permission.namespace == "*")
                     && permission.access.iter().any(|access| {
-                        access.resource == resource && (access.action == action || access.action == "*")
+                        access.resource == resource
+                            && (access.action == action || access.action == "*")
                     })
             }),
         }
@@ -110,7 +111,10 @@ pub(crate) fn authenticate(sim: &Sim, records: &Records, headers: &HeaderMap) ->
         .robots
         .iter()
         .find(|robot| {
-            robot.name == user && robot.secret == password && !robot.disable && !robot.is_expired(now)
+            robot.name == user
+                && robot.secret == password
+                && !robot.disable
+                && !robot.is_expired(now)
         })
         .map_or(Principal::Anonymous, |robot| Principal::Robot {
             name: robot.name.clone(),
@@ -132,7 +136,11 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// The registry actions `principal` holds on `repository` (`project/name`), as Harbor's
 /// token creator computes them: every allowed one of pull, push and delete (not only the
 /// requested ones), plus `*` when all three are allowed; none when the project is unknown.
-pub(crate) fn registry_actions(records: &Records, principal: &Principal, repository: &str) -> Vec<String> {
+pub(crate) fn registry_actions(
+    records: &Records,
+    principal: &Principal,
+    repository: &str,
+) -> Vec<String> {
     let Some((project_name, _)) = repository.split_once('/') else {
         return Vec::new();
     };
@@ -191,10 +199,15 @@ pub(crate) async fn token_service(
 fn grant(records: &Records, principal: &Principal, requested: Access) -> Access {
     let actions = match requested.kind.as_str() {
         "repository" => registry_actions(records, principal, &requested.name),
-        "registry" if requested.name == "catalog" && principal.is_admin() => requested.actions.clone(),
+        "registry" if requested.name == "catalog" && principal.is_admin() => {
+            requested.actions.clone()
+        }
         _ => Vec::new(),
     };
-    Access { actions, ..requested }
+    Access {
+        actions,
+        ..requested
+    }
 }
 
 fn requested_scopes(raw: Option<&str>) -> Vec<Access> {
@@ -270,7 +283,9 @@ mod tests {
 
     #[test]
     fn scopes_split_on_spaces_and_repeat() {
-        let scopes = requested_scopes(Some("scope=repository:a/b:pull+repository:c/d:push&scope=x"));
+        let scopes = requested_scopes(Some(
+            "scope=repository:a/b:pull+repository:c/d:push&scope=x",
+        ));
         assert_eq!(scopes.len(), 2);
         assert_eq!(scopes[1].name, "c/d");
     }

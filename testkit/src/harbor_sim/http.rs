@@ -6,10 +6,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tracing::Instrument as _;
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
+use tracing::Instrument as _;
 
 /// The request id header Harbor echoes (or generates) on every response.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -200,7 +200,9 @@ impl Query {
     fn number(&self, key: &str, default: u64) -> Result<u64, ApiError> {
         self.get(key).map_or(Ok(default), |value| {
             value.parse().map_err(|_| {
-                ApiError::unprocessable(format!("{key} in query must be of type int64: \"{value}\""))
+                ApiError::unprocessable(format!(
+                    "{key} in query must be of type int64: \"{value}\""
+                ))
             })
         })
     }
@@ -239,7 +241,11 @@ impl Page {
             return all.to_vec();
         }
         let start = ((self.number - 1) * self.size) as usize;
-        all.iter().skip(start).take(self.size as usize).cloned().collect()
+        all.iter()
+            .skip(start)
+            .take(self.size as usize)
+            .cloned()
+            .collect()
     }
 }
 
@@ -303,14 +309,25 @@ mod tests {
             links,
             "</p?page=1&page_size=2>; rel=\"prev\" , </p?page=3&page_size=2>; rel=\"next\""
         );
-        assert_eq!(link_header("/p", &middle, Page { number: 3, size: 2 }, 5).matches("next").count(), 0);
+        assert_eq!(
+            link_header("/p", &middle, Page { number: 3, size: 2 }, 5)
+                .matches("next")
+                .count(),
+            0
+        );
     }
 
     #[test]
     fn page_size_above_hundred_is_unprocessable() {
         let error = Query::parse(Some("page_size=101")).page().unwrap_err();
         assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(Query::parse(None).page().unwrap(), Page { number: 1, size: 10 });
+        assert_eq!(
+            Query::parse(None).page().unwrap(),
+            Page {
+                number: 1,
+                size: 10
+            }
+        );
     }
 
     #[test]

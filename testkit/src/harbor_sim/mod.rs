@@ -227,7 +227,9 @@ impl HarborSim {
         let (work_dir, temp_dir) = work_dir(config.work_dir.clone())?;
         let issuer = make_issuer(&work_dir)?;
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(SimError::Bind)?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(SimError::Bind)?;
         let address = listener.local_addr().map_err(SimError::Bind)?;
         let url = format!("http://{address}");
 
@@ -236,7 +238,7 @@ impl HarborSim {
         let mut process =
             RegistryProcess::start(&config.registry_binary, &work_dir, &realm, &root_cert)?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_mins(1))
             .build()
             .map_err(SimError::Client)?;
         process.wait_ready(&http).await?;

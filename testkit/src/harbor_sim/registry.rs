@@ -48,12 +48,11 @@ impl RegistryProcess {
         let config = dir.join("registry.yml");
         let storage = dir.join("storage");
         write_file(&config, &registry_config(&host, &storage, realm, root_cert))?;
-        let log = std::fs::File::create(dir.join("registry.log")).map_err(|source| {
-            SimError::Io {
+        let log =
+            std::fs::File::create(dir.join("registry.log")).map_err(|source| SimError::Io {
                 path: dir.join("registry.log"),
                 source,
-            }
-        })?;
+            })?;
         let log_err = log.try_clone().map_err(|source| SimError::Io {
             path: dir.join("registry.log"),
             source,
@@ -149,8 +148,16 @@ impl StoredManifest {
     pub(crate) fn descriptors(&self) -> Vec<(String, u64)> {
         let json = self.json();
         let config = json.get("config").into_iter();
-        let layers = json.get("layers").and_then(Value::as_array).into_iter().flatten();
-        let children = json.get("manifests").and_then(Value::as_array).into_iter().flatten();
+        let layers = json
+            .get("layers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let children = json
+            .get("manifests")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
         config
             .chain(layers)
             .chain(children)
@@ -195,7 +202,10 @@ impl RegistryClient {
     }
 
     fn bearer(&self, access: &[Access]) -> Result<String, RegistryError> {
-        Ok(format!("Bearer {}", self.issuer.issue("harbor-core", SERVICE, access)?.token))
+        Ok(format!(
+            "Bearer {}",
+            self.issuer.issue("harbor-core", SERVICE, access)?.token
+        ))
     }
 
     fn repository_access(repositories: &[&str]) -> Vec<Access> {
@@ -218,7 +228,7 @@ impl RegistryClient {
             .header(AUTHORIZATION, self.bearer(&access)?)
             .send()
             .await?;
-        let body: Value = expect_ok(response, "catalog").await?.json().await?;
+        let body: Value = expect_ok(response, "catalog")?.json().await?;
         Ok(string_list(&body["repositories"]))
     }
 
@@ -227,13 +237,16 @@ impl RegistryClient {
         let response = self
             .http
             .get(format!("{}/v2/{repository}/tags/list", self.base))
-            .header(AUTHORIZATION, self.bearer(&Self::repository_access(&[repository]))?)
+            .header(
+                AUTHORIZATION,
+                self.bearer(&Self::repository_access(&[repository]))?,
+            )
             .send()
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(Vec::new());
         }
-        let body: Value = expect_ok(response, "tag list").await?.json().await?;
+        let body: Value = expect_ok(response, "tag list")?.json().await?;
         Ok(string_list(&body["tags"]))
     }
 
@@ -245,15 +258,21 @@ impl RegistryClient {
     ) -> Result<Option<StoredManifest>, RegistryError> {
         let response = self
             .http
-            .get(format!("{}/v2/{repository}/manifests/{reference}", self.base))
-            .header(AUTHORIZATION, self.bearer(&Self::repository_access(&[repository]))?)
+            .get(format!(
+                "{}/v2/{repository}/manifests/{reference}",
+                self.base
+            ))
+            .header(
+                AUTHORIZATION,
+                self.bearer(&Self::repository_access(&[repository]))?,
+            )
             .header(ACCEPT, MANIFEST_ACCEPT)
             .send()
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let response = expect_ok(response, "manifest").await?;
+        let response = expect_ok(response, "manifest")?;
         let header = |name| {
             response
                 .headers()
@@ -273,14 +292,21 @@ impl RegistryClient {
     }
 
     /// A blob of `repository`, fully read (only used for small image configs).
-    pub(crate) async fn blob(&self, repository: &str, digest: &str) -> Result<Vec<u8>, RegistryError> {
+    pub(crate) async fn blob(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
         let response = self
             .http
             .get(format!("{}/v2/{repository}/blobs/{digest}", self.base))
-            .header(AUTHORIZATION, self.bearer(&Self::repository_access(&[repository]))?)
+            .header(
+                AUTHORIZATION,
+                self.bearer(&Self::repository_access(&[repository]))?,
+            )
             .send()
             .await?;
-        Ok(expect_ok(response, "blob").await?.bytes().await?.to_vec())
+        Ok(expect_ok(response, "blob")?.bytes().await?.to_vec())
     }
 
     /// Stores `manifest` in `repository` under `reference` (a tag or its digest).
@@ -292,43 +318,64 @@ impl RegistryClient {
     ) -> Result<(), RegistryError> {
         let response = self
             .http
-            .put(format!("{}/v2/{repository}/manifests/{reference}", self.base))
-            .header(AUTHORIZATION, self.bearer(&Self::repository_access(&[repository]))?)
+            .put(format!(
+                "{}/v2/{repository}/manifests/{reference}",
+                self.base
+            ))
+            .header(
+                AUTHORIZATION,
+                self.bearer(&Self::repository_access(&[repository]))?,
+            )
             .header(CONTENT_TYPE, &manifest.media_type)
             .body(manifest.bytes.clone())
             .send()
             .await?;
-        expect_ok(response, "manifest upload").await.map(drop)
+        expect_ok(response, "manifest upload").map(drop)
     }
 
     /// Deletes the manifest `digest` (and so every tag on it) from `repository`.
-    pub(crate) async fn delete_manifest(&self, repository: &str, digest: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn delete_manifest(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<(), RegistryError> {
         let response = self
             .http
             .delete(format!("{}/v2/{repository}/manifests/{digest}", self.base))
-            .header(AUTHORIZATION, self.bearer(&Self::repository_access(&[repository]))?)
+            .header(
+                AUTHORIZATION,
+                self.bearer(&Self::repository_access(&[repository]))?,
+            )
             .send()
             .await?;
         if response.status() == StatusCode::NOT_FOUND {
             return Ok(());
         }
-        expect_ok(response, "manifest delete").await.map(drop)
+        expect_ok(response, "manifest delete").map(drop)
     }
 
     /// Makes blob `digest` of `from` available in `to`: a cross-repository mount, or an upload
     /// of the bytes when the registry declines the mount.
-    pub(crate) async fn mount_blob(&self, to: &str, from: &str, digest: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn mount_blob(
+        &self,
+        to: &str,
+        from: &str,
+        digest: &str,
+    ) -> Result<(), RegistryError> {
         let authorization = self.bearer(&Self::repository_access(&[to, from]))?;
         let response = self
             .http
-            .post(format!("{}/v2/{to}/blobs/uploads/?mount={digest}&from={from}", self.base))
+            .post(format!(
+                "{}/v2/{to}/blobs/uploads/?mount={digest}&from={from}",
+                self.base
+            ))
             .header(AUTHORIZATION, &authorization)
             .send()
             .await?;
         if response.status() == StatusCode::CREATED {
             return Ok(());
         }
-        let response = expect_ok(response, "blob mount").await?;
+        let response = expect_ok(response, "blob mount")?;
         let location = response
             .headers()
             .get(LOCATION)
@@ -345,7 +392,7 @@ impl RegistryClient {
             .body(bytes)
             .send()
             .await?;
-        expect_ok(response, "blob upload").await.map(drop)
+        expect_ok(response, "blob upload").map(drop)
     }
 
     /// `true` when the registry answers `GET /v2/` (with its token challenge).
@@ -368,7 +415,7 @@ fn upload_target(base: &str, location: &str, digest: &str) -> String {
     format!("{absolute}{separator}digest={digest}")
 }
 
-async fn expect_ok(response: reqwest::Response, what: &str) -> Result<reqwest::Response, RegistryError> {
+fn expect_ok(response: reqwest::Response, what: &str) -> Result<reqwest::Response, RegistryError> {
     if response.status().is_success() {
         Ok(response)
     } else {

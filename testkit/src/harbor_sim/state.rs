@@ -19,6 +19,9 @@ pub(crate) struct State {
     /// `(repository, tag, digest)` removed through the API; the registry still has them
     /// because distribution cannot delete a tag alone.
     pub(crate) deleted_tags: HashSet<(String, String, String)>,
+    /// The last scan of each manifest digest: Harbor keys reports by digest, so copies of an
+    /// artifact share its scan.
+    pub(crate) scans: HashMap<String, Scan>,
     /// Repository full name to the Trivy fixture its scans report.
     pub(crate) scan_fixtures: HashMap<String, String>,
 }
@@ -43,12 +46,17 @@ impl State {
     pub(crate) fn project(&self, name_or_id: &str, is_name: bool) -> Option<&Project> {
         match name_or_id.parse::<i64>() {
             Ok(id) if !is_name => self.projects.iter().find(|project| project.id == id),
-            _ => self.projects.iter().find(|project| project.name == name_or_id),
+            _ => self
+                .projects
+                .iter()
+                .find(|project| project.name == name_or_id),
         }
     }
 
     pub(crate) fn repository(&self, full_name: &str) -> Option<&Repository> {
-        self.repositories.iter().find(|repository| repository.name == full_name)
+        self.repositories
+            .iter()
+            .find(|repository| repository.name == full_name)
     }
 
     pub(crate) fn artifacts_of(&self, repository_id: i64) -> Vec<&Artifact> {
@@ -66,7 +74,8 @@ impl State {
     pub(crate) fn artifact_index(&self, repository_id: i64, reference: &str) -> Option<usize> {
         self.artifacts.iter().position(|artifact| {
             artifact.repository_id == repository_id
-                && (artifact.digest == reference || artifact.tags.iter().any(|tag| tag.name == reference))
+                && (artifact.digest == reference
+                    || artifact.tags.iter().any(|tag| tag.name == reference))
         })
     }
 
@@ -110,7 +119,9 @@ pub(crate) struct Project {
 
 impl Project {
     pub(crate) fn is_public(&self) -> bool {
-        self.metadata.get("public").is_some_and(|value| value == "true")
+        self.metadata
+            .get("public")
+            .is_some_and(|value| value == "true")
     }
 }
 
@@ -124,7 +135,7 @@ pub(crate) struct Repository {
     pub(crate) update_time: OffsetDateTime,
 }
 
-/// An artifact (a manifest in a repository) with its tags, labels and last scan.
+/// An artifact (a manifest in a repository) with its tags and labels.
 #[derive(Debug, Clone)]
 pub(crate) struct Artifact {
     pub(crate) id: i64,
@@ -134,7 +145,7 @@ pub(crate) struct Artifact {
     pub(crate) digest: String,
     pub(crate) manifest_media_type: String,
     pub(crate) media_type: String,
-    pub(crate) artifact_type: String,
+    pub(crate) kind: String,
     pub(crate) manifest_size: u64,
     pub(crate) size: u64,
     pub(crate) blobs: Vec<(String, u64)>,
@@ -142,7 +153,6 @@ pub(crate) struct Artifact {
     pub(crate) push_time: OffsetDateTime,
     pub(crate) tags: Vec<Tag>,
     pub(crate) label_ids: Vec<i64>,
-    pub(crate) scan: Option<Scan>,
 }
 
 /// A tag of an artifact.

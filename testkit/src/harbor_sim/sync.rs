@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::Sim;
+use super::api::scans::begin_scan;
 use super::http::ApiError;
 use super::registry::{RegistryError, StoredManifest};
 use super::state::{Artifact, Repository, State as Records, Tag};
@@ -45,7 +46,10 @@ pub(crate) async fn sync_all(sim: &Sim) -> Result<(), ApiError> {
 pub(crate) async fn sync_project(sim: &Sim, name: &str) -> Result<(), ApiError> {
     let prefix = format!("{name}/");
     let catalog = sim.registry.catalog().await?;
-    for repository in catalog.iter().filter(|repository| repository.starts_with(&prefix)) {
+    for repository in catalog
+        .iter()
+        .filter(|repository| repository.starts_with(&prefix))
+    {
         sync_repository(sim, repository).await?;
     }
     Ok(())
@@ -56,7 +60,11 @@ pub(crate) async fn sync_repository(sim: &Sim, full_name: &str) -> Result<(), Ap
     let Some((project_name, _)) = full_name.split_once('/') else {
         return Ok(());
     };
-    let Some(project_id) = sim.records().project(project_name, true).map(|project| project.id) else {
+    let Some(project_id) = sim
+        .records()
+        .project(project_name, true)
+        .map(|project| project.id)
+    else {
         return Ok(());
     };
 
@@ -68,12 +76,29 @@ pub(crate) async fn sync_repository(sim: &Sim, full_name: &str) -> Result<(), Ap
     }
 
     let mut records = sim.records();
+    let known = records.artifacts.len();
     apply(&mut records, project_id, full_name, tagged);
+    let auto_scan = records.project(project_name, true).is_some_and(|project| {
+        project
+            .metadata
+            .get("auto_scan")
+            .is_some_and(|value| value == "true")
+    });
+    if auto_scan {
+        // Harbor scans new pushes of projects with `auto_scan`; records only grow at the end.
+        for index in known..records.artifacts.len() {
+            begin_scan(sim, &mut records, index)?;
+        }
+    }
     Ok(())
 }
 
 /// Reads manifest `reference` of `repository` and its image config.
-pub(crate) async fn read(sim: &Sim, repository: &str, reference: &str) -> Result<Option<Found>, ApiError> {
+pub(crate) async fn read(
+    sim: &Sim,
+    repository: &str,
+    reference: &str,
+) -> Result<Option<Found>, ApiError> {
     let Some(manifest) = sim.registry.manifest(repository, reference).await? else {
         return Ok(None);
     };
@@ -84,7 +109,10 @@ pub(crate) async fn read(sim: &Sim, repository: &str, reference: &str) -> Result
         .and_then(Value::as_str)
         .unwrap_or(&manifest.media_type)
         .to_owned();
-    let extra_attrs = match config.and_then(|config| config.get("digest")).and_then(Value::as_str) {
+    let extra_attrs = match config
+        .and_then(|config| config.get("digest"))
+        .and_then(Value::as_str)
+    {
         Some(digest) if IMAGE_CONFIG_TYPES.contains(&config_media_type.as_str()) => {
             let blob = sim.registry.blob(repository, digest).await?;
             image_attributes(&serde_json::from_slice(&blob).unwrap_or(Value::Null))
@@ -113,9 +141,11 @@ fn apply(records: &mut Records, project_id: i64, full_name: &str, tagged: Vec<(S
     let visible: Vec<(String, Found)> = tagged
         .into_iter()
         .filter(|(tag, found)| {
-            !records
-                .deleted_tags
-                .contains(&(full_name.to_owned(), tag.clone(), found.manifest.digest.clone()))
+            !records.deleted_tags.contains(&(
+                full_name.to_owned(),
+                tag.clone(),
+                found.manifest.digest.clone(),
+            ))
         })
         .collect();
     if visible.is_empty() && records.repository(full_name).is_none() {
@@ -158,7 +188,9 @@ pub(crate) fn record_artifact(
     let id = records.next_id("artifact");
     let blobs = found.manifest.descriptors();
     let manifest_size = found.manifest.bytes.len() as u64;
-    let kind = if IMAGE_CONFIG_TYPES.contains(&found.config_media_type.as_str()) || found.manifest.is_index() {
+    let kind = if IMAGE_CONFIG_TYPES.contains(&found.config_media_type.as_str())
+        || found.manifest.is_index()
+    {
         "IMAGE"
     } else {
         "UNKNOWN"
@@ -171,7 +203,7 @@ pub(crate) fn record_artifact(
         digest: found.manifest.digest.clone(),
         manifest_media_type: found.manifest.media_type.clone(),
         media_type: found.config_media_type.clone(),
-        artifact_type: kind.to_owned(),
+        kind: kind.to_owned(),
         manifest_size,
         size: manifest_size + blobs.iter().map(|(_, size)| size).sum::<u64>(),
         blobs,
@@ -179,7 +211,6 @@ pub(crate) fn record_artifact(
         push_time: OffsetDateTime::now_utc(),
         tags: Vec::new(),
         label_ids: Vec::new(),
-        scan: None,
     });
     records.artifacts.len() - 1
 }
@@ -188,7 +219,11 @@ pub(crate) fn record_artifact(
 /// repository (a re-pushed tag leaves the old artifact untagged, as in Harbor).
 pub(crate) fn attach_tag(records: &mut Records, index: usize, name: &str) {
     let repository_id = records.artifacts[index].repository_id;
-    if records.artifacts[index].tags.iter().any(|tag| tag.name == name) {
+    if records.artifacts[index]
+        .tags
+        .iter()
+        .any(|tag| tag.name == name)
+    {
         return;
     }
     for artifact in records
@@ -242,27 +277,54 @@ mod tests {
     #[test]
     fn moved_tag_leaves_old_artifact_untagged_and_deleted_tags_stay_hidden() {
         let mut records = records_with_project();
-        apply(&mut records, 1, "team/app", vec![("v1".to_owned(), found("sha256:a"))]);
-        apply(&mut records, 1, "team/app", vec![("v1".to_owned(), found("sha256:b"))]);
+        apply(
+            &mut records,
+            1,
+            "team/app",
+            vec![("v1".to_owned(), found("sha256:a"))],
+        );
+        apply(
+            &mut records,
+            1,
+            "team/app",
+            vec![("v1".to_owned(), found("sha256:b"))],
+        );
         assert_eq!(records.artifacts.len(), 2);
         assert!(records.artifacts[0].tags.is_empty());
         assert_eq!(records.artifacts[1].tags[0].name, "v1");
-        assert_eq!(records.artifacts[1].size, 10 + records.artifacts[1].manifest_size);
+        assert_eq!(
+            records.artifacts[1].size,
+            10 + records.artifacts[1].manifest_size
+        );
 
-        records
-            .deleted_tags
-            .insert(("team/app".to_owned(), "old".to_owned(), "sha256:b".to_owned()));
-        apply(&mut records, 1, "team/app", vec![("old".to_owned(), found("sha256:b"))]);
+        records.deleted_tags.insert((
+            "team/app".to_owned(),
+            "old".to_owned(),
+            "sha256:b".to_owned(),
+        ));
+        apply(
+            &mut records,
+            1,
+            "team/app",
+            vec![("old".to_owned(), found("sha256:b"))],
+        );
         assert_eq!(records.artifacts[1].tags.len(), 1);
     }
 
     #[test]
     fn repositories_with_only_hidden_tags_are_not_created() {
         let mut records = records_with_project();
-        records
-            .deleted_tags
-            .insert(("team/gone".to_owned(), "v1".to_owned(), "sha256:a".to_owned()));
-        apply(&mut records, 1, "team/gone", vec![("v1".to_owned(), found("sha256:a"))]);
+        records.deleted_tags.insert((
+            "team/gone".to_owned(),
+            "v1".to_owned(),
+            "sha256:a".to_owned(),
+        ));
+        apply(
+            &mut records,
+            1,
+            "team/gone",
+            vec![("v1".to_owned(), found("sha256:a"))],
+        );
         assert!(records.repositories.is_empty());
     }
 }

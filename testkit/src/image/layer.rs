@@ -97,10 +97,17 @@ pub(crate) fn generate(
         None => {
             let mut buffer = Vec::new();
             let digests = write_layer(&mut buffer, content_size, seed, compression)?;
-            Ok(layer(digests, media_type, BlobData::Memory(Bytes::from(buffer))))
+            Ok(layer(
+                digests,
+                media_type,
+                BlobData::Memory(Bytes::from(buffer)),
+            ))
         }
         Some(dir) => {
-            let path = dir.join(format!("layer-{seed}-{content_size}.{}", extension(compression)));
+            let path = dir.join(format!(
+                "layer-{seed}-{content_size}.{}",
+                extension(compression)
+            ));
             let file = BufWriter::with_capacity(1 << 20, File::create(&path)?);
             let digests = write_layer(file, content_size, seed, compression)?;
             Ok(layer(digests, media_type, BlobData::File(path)))
@@ -117,7 +124,12 @@ fn extension(compression: Compression) -> &'static str {
 
 fn layer(digests: LayerDigests, media_type: &str, data: BlobData) -> Layer {
     Layer {
-        blob: Blob { digest: digests.stored, size: digests.stored_size, media_type: media_type.to_owned(), data },
+        blob: Blob {
+            digest: digests.stored,
+            size: digests.stored_size,
+            media_type: media_type.to_owned(),
+            data,
+        },
         diff_id: digests.uncompressed,
     }
 }
@@ -128,13 +140,22 @@ struct LayerDigests {
     uncompressed: Digest,
 }
 
-fn write_layer<W: Write>(out: W, content_size: u64, seed: u64, compression: Compression) -> io::Result<LayerDigests> {
+fn write_layer<W: Write>(
+    out: W,
+    content_size: u64,
+    seed: u64,
+    compression: Compression,
+) -> io::Result<LayerDigests> {
     let stored = HashingWriter::new(out);
     match compression {
         Compression::None => {
             let stored = write_tar(stored, content_size, seed)?;
             let (digest, size, _) = stored.finish();
-            Ok(LayerDigests { uncompressed: digest.clone(), stored: digest, stored_size: size })
+            Ok(LayerDigests {
+                uncompressed: digest.clone(),
+                stored: digest,
+                stored_size: size,
+            })
         }
         Compression::Gzip => {
             let gzip = GzEncoder::new(stored, GzipLevel::fast());
@@ -143,7 +164,11 @@ fn write_layer<W: Write>(out: W, content_size: u64, seed: u64, compression: Comp
             let (uncompressed, _, gzip) = tar_side.finish();
             let (stored, stored_size, mut out) = gzip.finish()?.finish();
             out.flush()?;
-            Ok(LayerDigests { stored, stored_size, uncompressed })
+            Ok(LayerDigests {
+                stored,
+                stored_size,
+                uncompressed,
+            })
         }
     }
 }
@@ -170,13 +195,18 @@ struct SeededReader {
 
 impl SeededReader {
     fn new(seed: u64, size: u64) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), remaining: size }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            remaining: size,
+        }
     }
 }
 
 impl Read for SeededReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         self.rng.fill_bytes(&mut buf[..n]);
         self.remaining -= n as u64;
         Ok(n)
@@ -192,7 +222,11 @@ struct HashingWriter<W> {
 
 impl<W: Write> HashingWriter<W> {
     fn new(inner: W) -> Self {
-        Self { inner, hasher: Sha256::new(), written: 0 }
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            written: 0,
+        }
     }
 
     fn finish(self) -> (Digest, u64, W) {
@@ -204,10 +238,12 @@ impl<W: Write> HashingWriter<W> {
 
 fn hex_string(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
 }
 
 impl<W: Write> Write for HashingWriter<W> {
@@ -235,10 +271,16 @@ mod tests {
         assert_eq!(layer.blob.size, bytes.len() as u64);
 
         let mut tar_bytes = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut tar_bytes).unwrap();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
         assert_eq!(layer.diff_id, Digest::sha256_of(&tar_bytes));
         let mut archive = tar::Archive::new(&tar_bytes[..]);
-        let sizes: Vec<u64> = archive.entries().unwrap().map(|e| e.unwrap().size()).collect();
+        let sizes: Vec<u64> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().size())
+            .collect();
         assert_eq!(sizes, [10_000]);
     }
 

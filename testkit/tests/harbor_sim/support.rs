@@ -31,12 +31,14 @@ impl Harbor {
     }
 
     pub async fn start_with(config: HarborSimConfig) -> Self {
-        let sim = HarborSim::start(config).await.expect("the simulator starts");
+        let sim = HarborSim::start(config)
+            .await
+            .expect("the simulator starts");
         let base = sim.url().to_owned();
         Self {
             sim,
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
+                .timeout(Duration::from_mins(1))
                 .build()
                 .unwrap(),
             base,
@@ -78,10 +80,19 @@ impl Harbor {
                 Some(json!({"project_name": name, "metadata": metadata})),
             )
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED, "create project {name}");
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "create project {name}"
+        );
     }
 
-    pub async fn create_robot(&self, project: &str, name: &str, access: &[(&str, &str)]) -> RobotAccount {
+    pub async fn create_robot(
+        &self,
+        project: &str,
+        name: &str,
+        access: &[(&str, &str)],
+    ) -> RobotAccount {
         let access: Vec<Value> = access
             .iter()
             .map(|(resource, action)| json!({"resource": resource, "action": action}))
@@ -116,8 +127,13 @@ impl Harbor {
             &format!("oci:{}:{tag}", dir.path().display()),
             &self.image(repository, tag),
             Some((user, password)),
+        )
+        .await;
+        assert!(
+            output.status.success(),
+            "skopeo: {}",
+            String::from_utf8_lossy(&output.stderr)
         );
-        assert!(output.status.success(), "skopeo: {}", String::from_utf8_lossy(&output.stderr));
         digest
     }
 }
@@ -163,10 +179,20 @@ pub fn write_layout(dir: &Path, tag: &str, payload: &[u8]) -> String {
     digest
 }
 
-/// Runs `skopeo copy` over plain HTTP with optional credentials for both ends.
-pub fn skopeo_copy(from: &str, to: &str, credentials: Option<(&str, &str)>) -> std::process::Output {
+/// Runs `skopeo copy` over plain HTTP with optional credentials for both ends, on a blocking
+/// thread so that the simulator keeps serving the runtime.
+pub async fn skopeo_copy(
+    from: &str,
+    to: &str,
+    credentials: Option<(&str, &str)>,
+) -> std::process::Output {
     let mut command = Command::new("skopeo");
-    command.args(["copy", "--src-tls-verify=false", "--dest-tls-verify=false"]);
+    command.args([
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+    ]);
     if let Some((user, password)) = credentials {
         let pair = format!("{user}:{password}");
         if from.starts_with("docker://") {
@@ -176,7 +202,10 @@ pub fn skopeo_copy(from: &str, to: &str, credentials: Option<(&str, &str)>) -> s
             command.args(["--dest-creds", &pair]);
         }
     }
-    command.args([from, to]).output().expect("skopeo runs")
+    command.args([from, to]);
+    tokio::task::spawn_blocking(move || command.output().expect("skopeo runs"))
+        .await
+        .expect("the skopeo thread ends")
 }
 
 /// The JSON body of a response that must have `status`.
@@ -184,5 +213,9 @@ pub async fn expect_json(response: Response, status: StatusCode) -> Value {
     let actual = response.status();
     let text = response.text().await.unwrap();
     assert_eq!(actual, status, "body: {text}");
-    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() }
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
 }

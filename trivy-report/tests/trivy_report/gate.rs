@@ -25,11 +25,11 @@ fn report(vulnerabilities: &[(&str, &str, &str, &str)]) -> Report {
                 "InstalledVersion": "1.0",
                 "Severity": severity,
             });
-            if !fixed.is_empty() {
+            if fixed.is_empty() {
+                item["Status"] = "affected".into();
+            } else {
                 item["FixedVersion"] = (*fixed).into();
                 item["Status"] = "fixed".into();
-            } else {
-                item["Status"] = "affected".into();
             }
             item
         })

@@ -260,8 +260,8 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 0 {
-        (sorted[middle - 1] + sorted[middle]) / 2.0
+    if sorted.len().is_multiple_of(2) {
+        f64::midpoint(sorted[middle - 1], sorted[middle])
     } else {
         sorted[middle]
     }
@@ -281,8 +281,10 @@ fn machine() -> String {
     let model = cpuinfo
         .lines()
         .find_map(|line| line.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
-        .unwrap_or_else(|| "unknown".to_owned());
+        .map_or_else(
+            || "unknown".to_owned(),
+            |rest| rest.trim_start_matches([' ', '\t', ':']).to_owned(),
+        );
     let memory = std::fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
         .lines()

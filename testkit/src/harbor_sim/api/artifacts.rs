@@ -10,11 +10,13 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::scans::scan_overview;
 use super::labels::label_json;
-use super::{BASE, caller, encode_repository, find_project, repository_name, require, full_path};
+use super::scans::scan_overview;
+use super::{BASE, caller, encode_repository, find_project, full_path, repository_name, require};
 use crate::harbor_sim::Sim;
-use crate::harbor_sim::http::{ApiError, ApiResult, Query, ZERO_TIME, created, harbor_time, ok_empty, paged_json};
+use crate::harbor_sim::http::{
+    ApiError, ApiResult, Query, ZERO_TIME, created, harbor_time, ok_empty, paged_json,
+};
 use crate::harbor_sim::report::accepted_mime_types;
 use crate::harbor_sim::state::{Artifact, Project, State as Records};
 use crate::harbor_sim::sync::{attach_tag, read, record_artifact, sync_repository};
@@ -57,11 +59,18 @@ fn resolve(
     let principal = caller(sim, headers);
     let project = find_project(&sim.records(), &principal, project_name, true)?;
     require(&principal, &project, resource, action)?;
-    Ok((project.clone(), format!("{}/{}", project.name, repository_name(repository))))
+    Ok((
+        project.clone(),
+        format!("{}/{}", project.name, repository_name(repository)),
+    ))
 }
 
 /// The index of artifact `reference` of `full_name`, or Harbor's 404.
-pub(crate) fn find_artifact(records: &Records, full_name: &str, reference: &str) -> Result<usize, ApiError> {
+pub(crate) fn find_artifact(
+    records: &Records,
+    full_name: &str,
+    reference: &str,
+) -> Result<usize, ApiError> {
     records
         .repository(full_name)
         .and_then(|repository| records.artifact_index(repository.id, reference))
@@ -79,7 +88,14 @@ pub(crate) async fn list(
     let query = Query::parse(raw.as_deref());
     let page = query.page()?;
     let include = Include::from_request(&query, &headers)?;
-    let (_, full_name) = resolve(&sim, &headers, &project_name, &repository, "artifact", "list")?;
+    let (_, full_name) = resolve(
+        &sim,
+        &headers,
+        &project_name,
+        &repository,
+        "artifact",
+        "list",
+    )?;
     sync_repository(&sim, &full_name).await?;
 
     let records = sim.records();
@@ -103,11 +119,24 @@ pub(crate) async fn get_one(
 ) -> ApiResult {
     let query = Query::parse(raw.as_deref());
     let include = Include::from_request(&query, &headers)?;
-    let (_, full_name) = resolve(&sim, &headers, &project_name, &repository, "artifact", "read")?;
+    let (_, full_name) = resolve(
+        &sim,
+        &headers,
+        &project_name,
+        &repository,
+        "artifact",
+        "read",
+    )?;
     sync_repository(&sim, &full_name).await?;
     let records = sim.records();
     let index = find_artifact(&records, &full_name, &reference)?;
-    Ok(Json(artifact_json(&sim, &records, &records.artifacts[index], &include)).into_response())
+    Ok(Json(artifact_json(
+        &sim,
+        &records,
+        &records.artifacts[index],
+        &include,
+    ))
+    .into_response())
 }
 
 /// `DELETE .../artifacts/{reference}`: deletes the manifest from the registry too.
@@ -116,11 +145,20 @@ pub(crate) async fn remove(
     headers: HeaderMap,
     Path((project_name, repository, reference)): Path<ArtifactPath>,
 ) -> ApiResult {
-    let (_, full_name) = resolve(&sim, &headers, &project_name, &repository, "artifact", "delete")?;
+    let (_, full_name) = resolve(
+        &sim,
+        &headers,
+        &project_name,
+        &repository,
+        "artifact",
+        "delete",
+    )?;
     sync_repository(&sim, &full_name).await?;
     let digest = {
         let records = sim.records();
-        records.artifacts[find_artifact(&records, &full_name, &reference)?].digest.clone()
+        records.artifacts[find_artifact(&records, &full_name, &reference)?]
+            .digest
+            .clone()
     };
     sim.registry.delete_manifest(&full_name, &digest).await?;
     sim.records()
@@ -140,7 +178,14 @@ pub(crate) async fn copy(
 ) -> ApiResult {
     let query = Query::parse(raw.as_deref());
     let from = query.get("from").unwrap_or_default().to_owned();
-    let (project, target) = resolve(&sim, &headers, &project_name, &repository, "artifact", "create")?;
+    let (project, target) = resolve(
+        &sim,
+        &headers,
+        &project_name,
+        &repository,
+        "artifact",
+        "create",
+    )?;
     let (source, reference) =
         parse_from(&from).ok_or_else(|| ApiError::bad_request(format!("invalid input: {from}")))?;
     let source_project = source.split_once('/').map_or("", |(project, _)| project);
@@ -173,12 +218,20 @@ pub(crate) async fn copy(
     }
     let path = full_path(&uri);
     let path = percent_decode_str(&path).decode_utf8_lossy();
-    Ok(created(&format!("{}/{reference}", path.trim_end_matches('/'))))
+    Ok(created(&format!(
+        "{}/{reference}",
+        path.trim_end_matches('/')
+    )))
 }
 
 /// Copies manifest `digest` (children of an index first) with its blobs from `source` to
 /// `target` inside the registry.
-async fn copy_manifest(sim: &Sim, source: &str, target: &str, digest: &str) -> Result<(), ApiError> {
+async fn copy_manifest(
+    sim: &Sim,
+    source: &str,
+    target: &str,
+    digest: &str,
+) -> Result<(), ApiError> {
     let manifest = sim
         .registry
         .manifest(source, digest)
@@ -201,9 +254,12 @@ async fn copy_manifest(sim: &Sim, source: &str, target: &str, digest: &str) -> R
 fn parse_from(from: &str) -> Option<(String, String)> {
     if let Some((repository, digest)) = from.split_once('@') {
         let valid = digest.split_once(':').is_some_and(|(algorithm, hex)| {
-            !algorithm.is_empty() && !hex.is_empty() && hex.bytes().all(|byte| byte.is_ascii_hexdigit())
+            !algorithm.is_empty()
+                && !hex.is_empty()
+                && hex.bytes().all(|byte| byte.is_ascii_hexdigit())
         });
-        return (valid && repository.contains('/')).then(|| (repository.to_owned(), digest.to_owned()));
+        return (valid && repository.contains('/'))
+            .then(|| (repository.to_owned(), digest.to_owned()));
     }
     let (repository, tag) = from.rsplit_once(':')?;
     (repository.contains('/') && !tag.is_empty() && !tag.contains('/'))
@@ -250,23 +306,36 @@ pub(crate) async fn add_tag(
     sync_repository(&sim, &full_name).await?;
     let digest = {
         let records = sim.records();
-        let repository_id = records.repository(&full_name).map(|repository| repository.id);
+        let repository_id = records
+            .repository(&full_name)
+            .map(|repository| repository.id);
         if repository_id.is_some_and(|id| {
-            records.artifacts_of(id).iter().any(|artifact| artifact.tags.iter().any(|t| t.name == name))
+            records
+                .artifacts_of(id)
+                .iter()
+                .any(|artifact| artifact.tags.iter().any(|t| t.name == name))
         }) {
-            return Err(ApiError::conflict(format!("tag {name} already exists in {full_name}")));
+            return Err(ApiError::conflict(format!(
+                "tag {name} already exists in {full_name}"
+            )));
         }
-        records.artifacts[find_artifact(&records, &full_name, &reference)?].digest.clone()
+        records.artifacts[find_artifact(&records, &full_name, &reference)?]
+            .digest
+            .clone()
     };
     let manifest = sim
         .registry
         .manifest(&full_name, &digest)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("artifact {full_name}@{digest} not found")))?;
-    sim.registry.put_manifest(&full_name, &name, &manifest).await?;
+    sim.registry
+        .put_manifest(&full_name, &name, &manifest)
+        .await?;
 
     let mut records = sim.records();
-    records.deleted_tags.remove(&(full_name.clone(), name.clone(), digest.clone()));
+    records
+        .deleted_tags
+        .remove(&(full_name.clone(), name.clone(), digest.clone()));
     let index = find_artifact(&records, &full_name, &digest)?;
     attach_tag(&mut records, index, &name);
     Ok(axum::http::StatusCode::CREATED.into_response())
@@ -317,8 +386,17 @@ fn tags_json(artifact: &Artifact) -> Vec<Value> {
 }
 
 /// An artifact as Harbor answers it: `null` for empty arrays, as Harbor's Go models do.
-pub(crate) fn artifact_json(sim: &Sim, records: &Records, artifact: &Artifact, include: &Include) -> Value {
-    let project_name = artifact.repository_name.split('/').next().unwrap_or_default();
+pub(crate) fn artifact_json(
+    sim: &Sim,
+    records: &Records,
+    artifact: &Artifact,
+    include: &Include,
+) -> Value {
+    let project_name = artifact
+        .repository_name
+        .split('/')
+        .next()
+        .unwrap_or_default();
     let repository = artifact
         .repository_name
         .split_once('/')
@@ -335,7 +413,7 @@ pub(crate) fn artifact_json(sim: &Sim, records: &Records, artifact: &Artifact, i
     };
     let mut body = json!({
         "id": artifact.id,
-        "type": artifact.artifact_type,
+        "type": artifact.kind,
         "media_type": artifact.media_type,
         "manifest_media_type": artifact.manifest_media_type,
         "project_id": artifact.project_id,
@@ -358,7 +436,11 @@ pub(crate) fn artifact_json(sim: &Sim, records: &Records, artifact: &Artifact, i
     });
     if include.tags {
         let tags = tags_json(artifact);
-        body["tags"] = if tags.is_empty() { Value::Null } else { Value::from(tags) };
+        body["tags"] = if tags.is_empty() {
+            Value::Null
+        } else {
+            Value::from(tags)
+        };
     }
     if include.labels && !artifact.label_ids.is_empty() {
         let labels: Vec<Value> = records
@@ -370,7 +452,7 @@ pub(crate) fn artifact_json(sim: &Sim, records: &Records, artifact: &Artifact, i
         body["labels"] = Value::from(labels);
     }
     if include.scan_overview
-        && let Some(overview) = scan_overview(sim, artifact, &include.mime_types)
+        && let Some(overview) = scan_overview(sim, records, artifact, &include.mime_types)
     {
         body["scan_overview"] = overview;
     }

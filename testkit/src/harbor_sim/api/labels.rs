@@ -11,9 +11,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::artifacts::find_artifact;
-use super::{BASE, caller, find_project, repository_name, require, full_path};
+use super::{BASE, caller, find_project, full_path, repository_name, require};
 use crate::harbor_sim::Sim;
-use crate::harbor_sim::http::{ApiError, ApiResult, Query, created, harbor_time, ok_empty, paged_json};
+use crate::harbor_sim::http::{
+    ApiError, ApiResult, Query, created, harbor_time, ok_empty, paged_json,
+};
 use crate::harbor_sim::state::Label;
 use crate::harbor_sim::sync::sync_repository;
 
@@ -32,12 +34,18 @@ pub(crate) struct NewLabel {
 
 /// `POST /labels`: global labels (`scope: "g"`) need the admin, project labels (`"p"`) the
 /// project's `label:create`.
-pub(crate) async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, Json(label): Json<NewLabel>) -> ApiResult {
+pub(crate) async fn create(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Json(label): Json<NewLabel>,
+) -> ApiResult {
     let principal = caller(&sim, &headers);
     let name = label.name.unwrap_or_default();
     let scope = label.scope.unwrap_or_else(|| "g".to_owned());
     if name.is_empty() || !["g", "p"].contains(&scope.as_str()) {
-        return Err(ApiError::bad_request("a label needs a name and scope g or p"));
+        return Err(ApiError::bad_request(
+            "a label needs a name and scope g or p",
+        ));
     }
     let mut records = sim.records();
     if scope == "g" {
@@ -51,10 +59,9 @@ pub(crate) async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, Json
         let project = find_project(&records, &principal, &label.project_id.to_string(), false)?;
         require(&principal, &project, "label", "create")?;
     }
-    let duplicate = records
-        .labels
-        .iter()
-        .any(|existing| existing.name == name && existing.scope == scope && existing.project_id == label.project_id);
+    let duplicate = records.labels.iter().any(|existing| {
+        existing.name == name && existing.scope == scope && existing.project_id == label.project_id
+    });
     if duplicate {
         return Err(ApiError::conflict(format!("label {name} already exists")));
     }
@@ -85,13 +92,20 @@ pub(crate) async fn list(
     let query = Query::parse(raw.as_deref());
     let page = query.page()?;
     let scope = query.get("scope").unwrap_or("g");
-    let project_id = query.get("project_id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let project_id = query
+        .get("project_id")
+        .and_then(|id| id.parse::<i64>().ok())
+        .unwrap_or(0);
     let records = sim.records();
     let labels: Vec<Value> = records
         .labels
         .iter()
         .filter(|label| label.scope == scope && (scope == "g" || label.project_id == project_id))
-        .filter(|label| query.get("name").is_none_or(|name| label.name.contains(name)))
+        .filter(|label| {
+            query
+                .get("name")
+                .is_none_or(|name| label.name.contains(name))
+        })
         .map(label_json)
         .collect();
     Ok(paged_json(&full_path(&uri), &query, page, &labels))
@@ -109,10 +123,18 @@ pub(crate) async fn get_one(State(sim): State<Arc<Sim>>, Path(id): Path<i64>) ->
 }
 
 /// `DELETE /labels/{label_id}` (admin).
-pub(crate) async fn remove(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult {
+pub(crate) async fn remove(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let principal = caller(&sim, &headers);
     if !principal.is_admin() {
-        return Err(if principal.is_authenticated() { ApiError::forbidden() } else { ApiError::unauthorized() });
+        return Err(if principal.is_authenticated() {
+            ApiError::forbidden()
+        } else {
+            ApiError::unauthorized()
+        });
     }
     let mut records = sim.records();
     if !records.labels.iter().any(|label| label.id == id) {
@@ -144,17 +166,19 @@ pub(crate) async fn attach(
     let full_name = format!("{}/{}", project.name, repository_name(&repository));
     sync_repository(&sim, &full_name).await?;
     let mut records = sim.records();
-    let usable = records
-        .labels
-        .iter()
-        .any(|known| known.id == label.id && (known.scope == "g" || known.project_id == project.id));
+    let usable = records.labels.iter().any(|known| {
+        known.id == label.id && (known.scope == "g" || known.project_id == project.id)
+    });
     if !usable {
         return Err(ApiError::not_found(format!("label {} not found", label.id)));
     }
     let index = find_artifact(&records, &full_name, &reference)?;
     let artifact = &mut records.artifacts[index];
     if artifact.label_ids.contains(&label.id) {
-        return Err(ApiError::conflict(format!("label {} is already added", label.id)));
+        return Err(ApiError::conflict(format!(
+            "label {} is already added",
+            label.id
+        )));
     }
     artifact.label_ids.push(label.id);
     Ok(ok_empty())
@@ -175,7 +199,9 @@ pub(crate) async fn detach(
     let index = find_artifact(&records, &full_name, &reference)?;
     let artifact = &mut records.artifacts[index];
     if !artifact.label_ids.contains(&label_id) {
-        return Err(ApiError::not_found(format!("label {label_id} is not on the artifact")));
+        return Err(ApiError::not_found(format!(
+            "label {label_id} is not on the artifact"
+        )));
     }
     artifact.label_ids.retain(|id| *id != label_id);
     Ok(ok_empty())

@@ -5,7 +5,7 @@ mod labels;
 mod projects;
 mod repositories;
 mod robots;
-mod scans;
+pub(crate) mod scans;
 mod system;
 
 use std::sync::Arc;
@@ -36,11 +36,15 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
         .route("/statistics", get(system::statistics))
         .route(
             "/projects",
-            get(projects::list).post(projects::create).head(projects::head),
+            get(projects::list)
+                .post(projects::create)
+                .head(projects::head),
         )
         .route(
             project,
-            get(projects::get_one).put(projects::update).delete(projects::remove),
+            get(projects::get_one)
+                .put(projects::update)
+                .delete(projects::remove),
         )
         .route(&format!("{project}/summary"), get(projects::summary))
         .route("/quotas", get(projects::quotas))
@@ -48,7 +52,10 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
             "/projects/{project_name}/repositories",
             get(repositories::list),
         )
-        .route(repository, get(repositories::get_one).delete(repositories::remove))
+        .route(
+            repository,
+            get(repositories::get_one).delete(repositories::remove),
+        )
         .route(
             &format!("{repository}/artifacts"),
             get(artifacts::list).post(artifacts::copy),
@@ -58,9 +65,15 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
             &format!("{artifact}/tags"),
             get(artifacts::list_tags).post(artifacts::add_tag),
         )
-        .route(&format!("{artifact}/tags/{{tag_name}}"), delete(artifacts::delete_tag))
+        .route(
+            &format!("{artifact}/tags/{{tag_name}}"),
+            delete(artifacts::delete_tag),
+        )
         .route(&format!("{artifact}/labels"), post(labels::attach))
-        .route(&format!("{artifact}/labels/{{label_id}}"), delete(labels::detach))
+        .route(
+            &format!("{artifact}/labels/{{label_id}}"),
+            delete(labels::detach),
+        )
         .route(&format!("{artifact}/scan"), post(scans::start))
         .route(
             &format!("{artifact}/additions/vulnerabilities"),
@@ -75,7 +88,10 @@ pub(crate) fn router(sim: Arc<Sim>) -> Router {
                 .delete(robots::remove),
         )
         .route("/labels", get(labels::list).post(labels::create))
-        .route("/labels/{label_id}", get(labels::get_one).delete(labels::remove))
+        .route(
+            "/labels/{label_id}",
+            get(labels::get_one).delete(labels::remove),
+        )
         .fallback(not_found);
 
     Router::new()
@@ -119,7 +135,9 @@ pub(crate) fn find_project(
     match records.project(name_or_id, is_name) {
         Some(project) => Ok(project.clone()),
         None if !principal.is_authenticated() => Err(ApiError::unauthorized()),
-        None => Err(ApiError::not_found(format!("project {name_or_id} not found"))),
+        None => Err(ApiError::not_found(format!(
+            "project {name_or_id} not found"
+        ))),
     }
 }
 
@@ -143,7 +161,9 @@ pub(crate) fn require(
 /// The repository name of a path after axum's decoding: Harbor's clients encode it twice
 /// (`a%252Fb`), so one more decoding gives `a/b`; a name sent once-encoded also works.
 pub(crate) fn repository_name(from_path: &str) -> String {
-    percent_decode_str(from_path).decode_utf8_lossy().into_owned()
+    percent_decode_str(from_path)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A repository name encoded for a path as Harbor writes it in links (`a/b` -> `a%252Fb`).

@@ -11,9 +11,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{BASE, caller, find_project, is_resource_name, require, full_path};
+use super::{BASE, caller, find_project, full_path, is_resource_name, require};
 use crate::harbor_sim::Sim;
-use crate::harbor_sim::http::{ApiError, ApiResult, Query, ZERO_TIME, created, harbor_time, ok_empty, paged_json};
+use crate::harbor_sim::http::{
+    ApiError, ApiResult, Query, ZERO_TIME, created, harbor_time, ok_empty, paged_json,
+};
 use crate::harbor_sim::state::{Project, State as Records};
 use crate::harbor_sim::sync::sync_project;
 
@@ -58,21 +60,31 @@ pub(crate) async fn create(
     validate_name(&name)?;
     if request.registry_id.is_some() {
         // FIXME: proxy-cache projects need registry endpoints, which the simulator lacks.
-        return Err(ApiError::bad_request("proxy cache projects are not simulated"));
+        return Err(ApiError::bad_request(
+            "proxy cache projects are not simulated",
+        ));
     }
     let mut metadata = normalized_metadata(&request.metadata)?;
     if let Some(public) = request.public {
-        metadata.entry("public".to_owned()).or_insert_with(|| public.to_string());
+        metadata
+            .entry("public".to_owned())
+            .or_insert_with(|| public.to_string());
     }
-    metadata.entry("public".to_owned()).or_insert_with(|| "false".to_owned());
+    metadata
+        .entry("public".to_owned())
+        .or_insert_with(|| "false".to_owned());
     let storage_limit = request.storage_limit.unwrap_or(-1);
     if storage_limit == 0 || storage_limit < -1 {
-        return Err(ApiError::bad_request(format!("invalid storage limit: {storage_limit}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid storage limit: {storage_limit}"
+        )));
     }
 
     let mut records = sim.records();
     if records.project(&name, true).is_some() {
-        return Err(ApiError::conflict(format!("The project named {name} already exists")));
+        return Err(ApiError::conflict(format!(
+            "The project named {name} already exists"
+        )));
     }
     let id = records.next_id("project");
     let quota_id = records.next_id("quota");
@@ -93,7 +105,10 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
     let valid = !name.is_empty()
         && name.len() <= 255
         && name.split(['.', '_', '-']).all(|part| {
-            !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
         });
     if valid {
         Ok(())
@@ -105,7 +120,9 @@ fn validate_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// Metadata as Harbor stores it: string values, booleans normalised to `"true"`/`"false"`.
-fn normalized_metadata(raw: &BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, ApiError> {
+fn normalized_metadata(
+    raw: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, String>, ApiError> {
     let mut metadata = BTreeMap::new();
     for (key, value) in raw {
         let text = match value {
@@ -116,7 +133,9 @@ fn normalized_metadata(raw: &BTreeMap<String, Value>) -> Result<BTreeMap<String,
         };
         let text = if BOOLEAN_METADATA.contains(&key.as_str()) {
             parse_bool(&text)
-                .ok_or_else(|| ApiError::bad_request(format!("invalid bool value {text} for {key}")))?
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("invalid bool value {text} for {key}"))
+                })?
                 .to_string()
         } else if key == "severity" && !SEVERITIES.contains(&text.as_str()) {
             return Err(ApiError::bad_request(format!("invalid severity {text}")));
@@ -158,8 +177,15 @@ pub(crate) async fn list(
     let principal = caller(&sim, &headers);
     let query = Query::parse(raw.as_deref());
     let page = query.page()?;
-    let public = query.flag("public", false).map(|flag| query.get("public").map(|_| flag))?;
-    let names: Vec<String> = sim.records().projects.iter().map(|project| project.name.clone()).collect();
+    let public = query
+        .flag("public", false)
+        .map(|flag| query.get("public").map(|_| flag))?;
+    let names: Vec<String> = sim
+        .records()
+        .projects
+        .iter()
+        .map(|project| project.name.clone())
+        .collect();
     for name in &names {
         sync_project(&sim, name).await?;
     }
@@ -169,7 +195,11 @@ pub(crate) async fn list(
         .projects
         .iter()
         .filter(|project| principal.can(project, "project", "read") || principal.is_admin())
-        .filter(|project| query.get("name").is_none_or(|name| project.name.contains(name)))
+        .filter(|project| {
+            query
+                .get("name")
+                .is_none_or(|name| project.name.contains(name))
+        })
         .filter(|project| public.is_none_or(|public| project.is_public() == public))
         .map(|project| project_json(&records, project))
         .collect();
@@ -183,7 +213,12 @@ pub(crate) async fn get_one(
     Path(name_or_id): Path<String>,
 ) -> ApiResult {
     let principal = caller(&sim, &headers);
-    let project = find_project(&sim.records(), &principal, &name_or_id, is_resource_name(&headers))?;
+    let project = find_project(
+        &sim.records(),
+        &principal,
+        &name_or_id,
+        is_resource_name(&headers),
+    )?;
     require(&principal, &project, "project", "read")?;
     sync_project(&sim, &project.name).await?;
     let records = sim.records();
@@ -208,10 +243,17 @@ pub(crate) async fn update(
     let principal = caller(&sim, &headers);
     let mut metadata = normalized_metadata(&request.metadata)?;
     if let Some(public) = request.public {
-        metadata.entry("public".to_owned()).or_insert_with(|| public.to_string());
+        metadata
+            .entry("public".to_owned())
+            .or_insert_with(|| public.to_string());
     }
     let mut records = sim.records();
-    let project = find_project(&records, &principal, &name_or_id, is_resource_name(&headers))?;
+    let project = find_project(
+        &records,
+        &principal,
+        &name_or_id,
+        is_resource_name(&headers),
+    )?;
     require(&principal, &project, "project", "update")?;
     let stored = records
         .projects
@@ -230,7 +272,12 @@ pub(crate) async fn remove(
     Path(name_or_id): Path<String>,
 ) -> ApiResult {
     let principal = caller(&sim, &headers);
-    let project = find_project(&sim.records(), &principal, &name_or_id, is_resource_name(&headers))?;
+    let project = find_project(
+        &sim.records(),
+        &principal,
+        &name_or_id,
+        is_resource_name(&headers),
+    )?;
     require(&principal, &project, "project", "delete")?;
     sync_project(&sim, &project.name).await?;
     let mut records = sim.records();
@@ -241,7 +288,9 @@ pub(crate) async fn remove(
         )));
     }
     records.projects.retain(|stored| stored.id != project.id);
-    records.robots.retain(|robot| robot.project_id != project.id);
+    records
+        .robots
+        .retain(|robot| robot.project_id != project.id);
     Ok(ok_empty())
 }
 
@@ -252,7 +301,12 @@ pub(crate) async fn summary(
     Path(name_or_id): Path<String>,
 ) -> ApiResult {
     let principal = caller(&sim, &headers);
-    let project = find_project(&sim.records(), &principal, &name_or_id, is_resource_name(&headers))?;
+    let project = find_project(
+        &sim.records(),
+        &principal,
+        &name_or_id,
+        is_resource_name(&headers),
+    )?;
     require(&principal, &project, "project", "read")?;
     sync_project(&sim, &project.name).await?;
     let records = sim.records();
@@ -283,7 +337,12 @@ pub(crate) async fn quotas(
     }
     let query = Query::parse(raw.as_deref());
     let page = query.page()?;
-    let names: Vec<String> = sim.records().projects.iter().map(|project| project.name.clone()).collect();
+    let names: Vec<String> = sim
+        .records()
+        .projects
+        .iter()
+        .map(|project| project.name.clone())
+        .collect();
     for name in &names {
         sync_project(&sim, name).await?;
     }
@@ -292,7 +351,11 @@ pub(crate) async fn quotas(
     let quotas: Vec<Value> = records
         .projects
         .iter()
-        .filter(|_| query.get("reference").is_none_or(|reference| reference == "project"))
+        .filter(|_| {
+            query
+                .get("reference")
+                .is_none_or(|reference| reference == "project")
+        })
         .filter(|project| reference_id.is_none_or(|id| id == project.id.to_string()))
         .map(|project| quota_json(&records, project))
         .collect();

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
-use super::{caller, find_project, repository_name, require, full_path};
+use super::{caller, find_project, full_path, repository_name, require};
 use crate::harbor_sim::Sim;
 use crate::harbor_sim::http::{ApiError, ApiResult, Query, harbor_time, ok_empty, paged_json};
 use crate::harbor_sim::state::{Repository, State as Records};
@@ -34,7 +34,9 @@ pub(crate) async fn list(
     let mut repositories: Vec<&Repository> = records
         .repositories
         .iter()
-        .filter(|repository| repository.project_id == project.id && filter.matches(&repository.name))
+        .filter(|repository| {
+            repository.project_id == project.id && filter.matches(&repository.name)
+        })
         .collect();
     // Harbor sorts repositories by creation time, newest first.
     repositories.sort_by(|a, b| b.creation_time.cmp(&a.creation_time).then(b.id.cmp(&a.id)));
@@ -92,8 +94,12 @@ pub(crate) async fn remove(
     }
 
     let mut records = sim.records();
-    records.artifacts.retain(|artifact| artifact.repository_name != full_name);
-    records.repositories.retain(|repository| repository.name != full_name);
+    records
+        .artifacts
+        .retain(|artifact| artifact.repository_name != full_name);
+    records
+        .repositories
+        .retain(|repository| repository.name != full_name);
     Ok(ok_empty())
 }
 
@@ -120,7 +126,11 @@ enum NameFilter {
 
 impl NameFilter {
     fn parse(q: Option<&str>) -> Self {
-        let Some(clause) = q.into_iter().flat_map(|q| q.split(',')).find(|c| c.starts_with("name=")) else {
+        let Some(clause) = q
+            .into_iter()
+            .flat_map(|q| q.split(','))
+            .find(|c| c.starts_with("name="))
+        else {
             return Self::Any;
         };
         let value = &clause["name=".len()..];

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use super::{BASE, caller, find_project, require, full_path};
+use super::{BASE, caller, find_project, full_path, require};
 use crate::harbor_sim::Sim;
 use crate::harbor_sim::auth::Principal;
 use crate::harbor_sim::http::{ApiError, ApiResult, Query, harbor_time, ok_empty, paged_json};
@@ -41,10 +41,18 @@ pub(crate) struct RobotRequest {
 }
 
 /// `POST /robots`: 201 with `Location` and `{id, name, secret, creation_time, expires_at}`.
-pub(crate) async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, Json(request): Json<RobotRequest>) -> ApiResult {
+pub(crate) async fn create(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Json(request): Json<RobotRequest>,
+) -> ApiResult {
     validate_name(&request.name)?;
     validate(&request)?;
-    if let Some(secret) = request.secret.as_deref().filter(|secret| !secret.is_empty()) {
+    if let Some(secret) = request
+        .secret
+        .as_deref()
+        .filter(|secret| !secret.is_empty())
+    {
         validate_secret(secret)?;
     }
     let principal = caller(&sim, &headers);
@@ -53,16 +61,25 @@ pub(crate) async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, Json
     let (full_name, project_id) = if request.level == "project" {
         let project = find_project(&records, &principal, &namespace, true)?;
         require(&principal, &project, "robot", "create")?;
-        (format!("{PREFIX}{}+{}", project.name, request.name), project.id)
+        (
+            format!("{PREFIX}{}+{}", project.name, request.name),
+            project.id,
+        )
     } else {
         require_system(&principal, "create")?;
         (format!("{PREFIX}{}", request.name), 0)
     };
     if records.robots.iter().any(|robot| robot.name == full_name) {
-        return Err(ApiError::conflict(format!("robot account {full_name} already exists")));
+        return Err(ApiError::conflict(format!(
+            "robot account {full_name} already exists"
+        )));
     }
 
-    let secret = request.secret.clone().filter(|secret| !secret.is_empty()).unwrap_or_else(random_secret);
+    let secret = request
+        .secret
+        .clone()
+        .filter(|secret| !secret.is_empty())
+        .unwrap_or_else(random_secret);
     let now = OffsetDateTime::now_utc();
     let id = records.next_id("robot");
     let robot = Robot {
@@ -90,7 +107,9 @@ pub(crate) async fn create(State(sim): State<Arc<Sim>>, headers: HeaderMap, Json
     let mut response = (axum::http::StatusCode::CREATED, Json(body)).into_response();
     response.headers_mut().insert(
         axum::http::header::LOCATION,
-        format!("{BASE}/robots/{id}").parse().expect("an ASCII location"),
+        format!("{BASE}/robots/{id}")
+            .parse()
+            .expect("an ASCII location"),
     );
     Ok(response)
 }
@@ -105,33 +124,52 @@ fn expiry(created: OffsetDateTime, duration: i64) -> i64 {
 
 fn random_secret() -> String {
     // Harbor's generated secrets are 32 alphanumerics; make sure all classes appear.
-    let body: String = rand::thread_rng().sample_iter(&Alphanumeric).take(29).map(char::from).collect();
+    let body: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(29)
+        .map(char::from)
+        .collect();
     format!("Aa1{body}")
 }
 
 fn validate_name(name: &str) -> Result<(), ApiError> {
     let valid = !name.is_empty()
         && name.split(['.', '_', '-']).all(|part| {
-            !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit())
         });
     if valid {
         Ok(())
     } else {
-        Err(ApiError::bad_request("robot name is not in lower case or contains illegal characters"))
+        Err(ApiError::bad_request(
+            "robot name is not in lower case or contains illegal characters",
+        ))
     }
 }
 
 fn validate(request: &RobotRequest) -> Result<(), ApiError> {
     if request.duration < -1 || request.duration == 0 || request.duration >= i64::from(i32::MAX) {
-        return Err(ApiError::bad_request(format!("bad request error duration input: {}", request.duration)));
+        return Err(ApiError::bad_request(format!(
+            "bad request error duration input: {}",
+            request.duration
+        )));
     }
     if request.level != "system" && request.level != "project" {
-        return Err(ApiError::bad_request(format!("bad request error level input: {}", request.level)));
+        return Err(ApiError::bad_request(format!(
+            "bad request error level input: {}",
+            request.level
+        )));
     }
     if request.permissions.is_empty() {
         return Err(ApiError::bad_request("bad request empty permission"));
     }
-    if request.permissions.iter().any(|permission| permission.access.is_empty()) {
+    if request
+        .permissions
+        .iter()
+        .any(|permission| permission.access.is_empty())
+    {
         return Err(ApiError::bad_request("bad request empty access"));
     }
     if request.level == "project" && request.permissions.len() > 1 {
@@ -165,7 +203,12 @@ fn require_system(principal: &Principal, action: &str) -> Result<(), ApiError> {
 }
 
 /// Checks `action` on a robot's level: the project's `robot` resource or the system's.
-fn require_robot_access(records: &Records, principal: &Principal, robot: &Robot, action: &str) -> Result<(), ApiError> {
+fn require_robot_access(
+    records: &Records,
+    principal: &Principal,
+    robot: &Robot,
+    action: &str,
+) -> Result<(), ApiError> {
     if robot.level == "project" {
         let project = find_project(records, principal, &robot.project_id.to_string(), false)?;
         require(principal, &project, "robot", action)
@@ -200,7 +243,10 @@ pub(crate) async fn list(
     let query = Query::parse(raw.as_deref());
     let page = query.page()?;
     let keywords = keywords(query.get("q").unwrap_or_default());
-    let level = keywords.iter().find(|(key, _)| key == "Level").map_or("system", |(_, value)| value.as_str());
+    let level = keywords
+        .iter()
+        .find(|(key, _)| key == "Level")
+        .map_or("system", |(_, value)| value.as_str());
     let records = sim.records();
     let project_id = match level {
         "system" => {
@@ -211,7 +257,9 @@ pub(crate) async fn list(
             let id = keywords
                 .iter()
                 .find(|(key, _)| key == "ProjectID")
-                .ok_or_else(|| ApiError::bad_request("must with project ID when to query project robots"))?
+                .ok_or_else(|| {
+                    ApiError::bad_request("must with project ID when to query project robots")
+                })?
                 .1
                 .clone();
             let project = find_project(&records, &principal, &id, false)?;
@@ -238,7 +286,11 @@ fn keywords(q: &str) -> Vec<(String, String)> {
 }
 
 /// `GET /robots/{id}`.
-pub(crate) async fn get_one(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult {
+pub(crate) async fn get_one(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let principal = caller(&sim, &headers);
     let records = sim.records();
     let robot = find_robot(&records, &principal, id)?;
@@ -259,9 +311,15 @@ pub(crate) async fn update(
     validate(&request)?;
     require_robot_access(&records, &principal, &robot, "update")?;
     if request.level != robot.level || request.name != robot.name {
-        return Err(ApiError::bad_request("cannot update the level or name of robot"));
+        return Err(ApiError::bad_request(
+            "cannot update the level or name of robot",
+        ));
     }
-    let stored = records.robots.iter_mut().find(|stored| stored.id == id).expect("found above");
+    let stored = records
+        .robots
+        .iter_mut()
+        .find(|stored| stored.id == id)
+        .expect("found above");
     if stored.duration != request.duration {
         stored.duration = request.duration;
         stored.expires_at = expiry(stored.creation_time, request.duration);
@@ -299,14 +357,22 @@ pub(crate) async fn refresh_secret(
         validate_secret(&request.secret)?;
         (request.secret, String::new())
     };
-    let stored = records.robots.iter_mut().find(|stored| stored.id == id).expect("found above");
+    let stored = records
+        .robots
+        .iter_mut()
+        .find(|stored| stored.id == id)
+        .expect("found above");
     stored.secret = secret;
     stored.update_time = OffsetDateTime::now_utc();
     Ok(Json(json!({"secret": shown})).into_response())
 }
 
 /// `DELETE /robots/{id}`.
-pub(crate) async fn remove(State(sim): State<Arc<Sim>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult {
+pub(crate) async fn remove(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let principal = caller(&sim, &headers);
     let mut records = sim.records();
     let robot = find_robot(&records, &principal, id)?;
@@ -353,7 +419,10 @@ mod tests {
     fn query_keywords_are_split_on_commas() {
         assert_eq!(
             keywords("Level=project,ProjectID=3"),
-            [("Level".to_owned(), "project".to_owned()), ("ProjectID".to_owned(), "3".to_owned())]
+            [
+                ("Level".to_owned(), "project".to_owned()),
+                ("ProjectID".to_owned(), "3".to_owned())
+            ]
         );
         assert_eq!(expiry(OffsetDateTime::UNIX_EPOCH, -1), -1);
         assert_eq!(expiry(OffsetDateTime::UNIX_EPOCH, 1), 86_400);

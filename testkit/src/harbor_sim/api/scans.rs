@@ -17,7 +17,7 @@ use crate::harbor_sim::http::{ApiError, ApiResult, ZERO_TIME, harbor_time};
 use crate::harbor_sim::report::{
     REPORT_MIME_TYPE, accepted_mime_types, harbor_report, load_fixture, scanner, summary,
 };
-use crate::harbor_sim::state::{Artifact, Scan};
+use crate::harbor_sim::state::{Artifact, Scan, State as Records};
 use crate::harbor_sim::sync::sync_repository;
 
 /// Where a scan is, derived from the time since it started.
@@ -63,33 +63,47 @@ pub(crate) async fn start(
 
     let mut records = sim.records();
     let index = find_artifact(&records, &full_name, &reference)?;
-    let fixture = records.scan_fixtures.get(&full_name).cloned();
-    let trivy = load_fixture(&sim.fixtures_dir, fixture.as_deref()).map_err(|error| ApiError::internal(&error))?;
-    let now = OffsetDateTime::now_utc();
-    let artifact = &mut records.artifacts[index];
-    if artifact
-        .scan
-        .as_ref()
+    begin_scan(&sim, &mut records, index)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// Starts a scan of the artifact at `index`: 409 while one is still running. The report is
+/// the repository's fixture (see [`crate::harbor_sim::HarborSimConfig::scan_fixture`]).
+pub(crate) fn begin_scan(sim: &Sim, records: &mut Records, index: usize) -> Result<(), ApiError> {
+    let artifact = &records.artifacts[index];
+    let (repository, digest) = (artifact.repository_name.clone(), artifact.digest.clone());
+    if records
+        .scans
+        .get(&digest)
         .is_some_and(|scan| Phase::of(scan, sim.scan_delay) != Phase::Success)
     {
         return Err(ApiError::conflict(format!(
-            "a previous scan process of {full_name}@{} is running",
-            artifact.digest
+            "a previous scan process of {repository}@{digest} is running"
         )));
     }
-    artifact.scan = Some(Scan {
+    let fixture = records.scan_fixtures.get(&repository).cloned();
+    let trivy = load_fixture(&sim.fixtures_dir, fixture.as_deref())
+        .map_err(|error| ApiError::internal(&error))?;
+    let now = OffsetDateTime::now_utc();
+    let scan = Scan {
         report_id: uuid::Uuid::new_v4().to_string(),
         started: Instant::now(),
         start_time: now,
-        report: harbor_report(&trivy, &full_name, &artifact.digest, &harbor_time(now)),
-    });
-    Ok(StatusCode::ACCEPTED.into_response())
+        report: harbor_report(&trivy, &repository, &digest, now),
+    };
+    records.scans.insert(digest, scan);
+    Ok(())
 }
 
 /// The `scan_overview` of an artifact (keyed by report MIME type), `None` if never scanned
 /// or when the caller accepts no MIME type the report has.
-pub(crate) fn scan_overview(sim: &Sim, artifact: &Artifact, mime_types: &[String]) -> Option<Value> {
-    let scan = artifact.scan.as_ref()?;
+pub(crate) fn scan_overview(
+    sim: &Sim,
+    records: &Records,
+    artifact: &Artifact,
+    mime_types: &[String],
+) -> Option<Value> {
+    let scan = records.scans.get(&artifact.digest)?;
     if !mime_types.iter().any(|mime| mime == REPORT_MIME_TYPE) {
         return None;
     }
@@ -101,7 +115,7 @@ pub(crate) fn scan_overview(sim: &Sim, artifact: &Artifact, mime_types: &[String
         "end_time": ZERO_TIME,
         "duration": 0,
         "complete_percent": match phase { Phase::Pending => 0, Phase::Running => 50, Phase::Success => 100 },
-        "scanner": scanner(),
+        "scanner": serde_json::to_value(scanner()).unwrap_or(Value::Null),
     });
     if phase == Phase::Success {
         let end = scan.start_time + sim.scan_delay;
@@ -135,9 +149,11 @@ pub(crate) async fn vulnerabilities(
     let records = sim.records();
     let artifact = &records.artifacts[find_artifact(&records, &full_name, &reference)?];
     let mut body = Map::new();
-    if let Some(scan) = &artifact.scan
+    if let Some(scan) = records.scans.get(&artifact.digest)
         && Phase::of(scan, sim.scan_delay) == Phase::Success
-        && accepted_mime_types(accept).iter().any(|mime| mime == REPORT_MIME_TYPE)
+        && accepted_mime_types(accept)
+            .iter()
+            .any(|mime| mime == REPORT_MIME_TYPE)
     {
         body.insert(REPORT_MIME_TYPE.to_owned(), scan.report.clone());
     }

@@ -85,7 +85,12 @@ pub(crate) async fn statistics(State(sim): State<Arc<Sim>>, headers: HeaderMap) 
         .iter()
         .filter(|project| principal.can(project, "project", "read"))
         .collect();
-    let count = |public: bool| visible.iter().filter(|project| project.is_public() == public).count();
+    let count = |public: bool| {
+        visible
+            .iter()
+            .filter(|project| project.is_public() == public)
+            .count()
+    };
     let repositories = |public: bool| -> usize {
         visible
             .iter()
@@ -99,15 +104,15 @@ pub(crate) async fn statistics(State(sim): State<Arc<Sim>>, headers: HeaderMap) 
         "public_project_count": count(true),
         "public_repo_count": repositories(true),
     });
-    if principal.is_admin() {
-        body["total_project_count"] = json!(records.projects.len());
-        body["total_repo_count"] = json!(records.repositories.len());
-        let storage: u64 = records
-            .projects
-            .iter()
-            .map(|project| records.project_usage(project.id))
-            .sum();
-        body["total_storage_consumption"] = json!(storage);
-    }
+    // Only the admin sees totals; Harbor still sends the fields (as 0) to everyone else.
+    let admin = principal.is_admin();
+    let storage: u64 = records
+        .projects
+        .iter()
+        .map(|project| records.project_usage(project.id))
+        .sum();
+    body["total_project_count"] = json!(if admin { records.projects.len() } else { 0 });
+    body["total_repo_count"] = json!(if admin { records.repositories.len() } else { 0 });
+    body["total_storage_consumption"] = json!(if admin { storage } else { 0 });
     Ok(Json(body).into_response())
 }

@@ -160,7 +160,10 @@ fn request(operation: &Operation) -> Result<String> {
 /// True for operations with optional `page` and `page_size` query parameters.
 fn is_paginated(operation: &Operation) -> bool {
     ["page", "page_size"].iter().all(|name| {
-        operation.params.iter().any(|p| p.location == Location::Query && p.name == *name && !p.required)
+        operation
+            .params
+            .iter()
+            .any(|p| p.location == Location::Query && p.name == *name && !p.required)
     })
 }
 

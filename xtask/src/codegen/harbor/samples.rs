@@ -116,14 +116,20 @@ fn sample_json(spec: &Spec, schema: &Value, depth: usize) -> Value {
     {
         return first.clone();
     }
+    let scalar_example = schema
+        .get("example")
+        .filter(|e| e.is_string() || e.is_number() || e.is_boolean());
+    if let Some(example) = scalar_example {
+        return example.clone();
+    }
+    let format = schema.get("format").and_then(Value::as_str);
     match schema
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or("object")
     {
-        "string" if schema.get("format").and_then(Value::as_str) == Some("date-time") => {
-            json!("2024-01-01T00:00:00Z")
-        }
+        "string" if format == Some("date-time") => json!("2024-01-01T00:00:00Z"),
+        "string" if format == Some("uri") => json!("https://example.com"),
         "string" => json!("sample"),
         "integer" | "number" => json!(
             schema

@@ -1,0 +1,195 @@
+//! `pull-secret` against the Harbor simulator: Secrets written mode 0600 that pull through the
+//! simulator's registry, reuse rules, and rotation with overlap.
+
+use std::path::Path;
+
+use super::sim::{Stack, describe};
+
+const PULL_SECRET: &str = env!("CARGO_BIN_EXE_pull-secret");
+
+async fn check(stack: &Stack, secret_file: &Path, image: &str) -> std::process::Output {
+    let registry = stack.sim.registry_host();
+    let file = secret_file.display().to_string();
+    let image = format!("{registry}/{image}");
+    stack
+        .run_bin(
+            PULL_SECRET,
+            &[
+                "check",
+                "--plain-http",
+                registry,
+                "--secret-file",
+                &file,
+                "--output",
+                "json",
+                &image,
+            ],
+        )
+        .await
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_secrets_pull_and_rotation_overlaps() {
+    let stack = Stack::start(&[]).await;
+    let scratch = tempfile::tempdir().unwrap();
+    stack.project("production", None).await;
+    stack.project("other", None).await;
+    stack.push_image(scratch.path(), "production/app:1.0").await;
+    stack.push_image(scratch.path(), "other/app:1.0").await;
+    let out_dir = scratch.path().join("secrets");
+    let out = out_dir.display().to_string();
+
+    let created = stack
+        .run_bin(
+            PULL_SECRET,
+            &[
+                "create",
+                "--project",
+                "production",
+                "--name",
+                "k8s",
+                "--namespace",
+                "shop,payments",
+                "--out-dir",
+                &out,
+            ],
+        )
+        .await;
+    assert_eq!(created.status.code(), Some(0), "{}", describe(&created));
+    let shop = out_dir.join("shop-harbor-pull.yaml");
+    let payments = out_dir.join("payments-harbor-pull.yaml");
+    let yaml = std::fs::read_to_string(&shop).unwrap();
+    assert!(
+        yaml.contains("type: kubernetes.io/dockerconfigjson") && yaml.contains("namespace: shop"),
+        "{yaml}"
+    );
+    assert!(
+        !yaml.contains("password"),
+        "the config must be base64 inside `data`"
+    );
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&shop), 0o600);
+        assert_eq!(mode(&payments), 0o600);
+    }
+
+    let pulled = check(&stack, &shop, "production/app:1.0").await;
+    assert_eq!(pulled.status.code(), Some(0), "{}", describe(&pulled));
+    let report: serde_json::Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    assert!(
+        report["manifest_digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(report["robot"], "robot$production+k8s");
+    let elsewhere = check(&stack, &shop, "other/app:1.0").await;
+    assert_eq!(
+        elsewhere.status.code(),
+        Some(1),
+        "a production pull secret must not read `other`"
+    );
+
+    let again = stack
+        .run_bin(
+            PULL_SECRET,
+            &[
+                "create",
+                "--project",
+                "production",
+                "--name",
+                "k8s",
+                "--namespace",
+                "shop",
+            ],
+        )
+        .await;
+    assert_eq!(again.status.code(), Some(1), "{}", describe(&again));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("PULL_SECRET_ROBOT_SECRET"));
+
+    let rotated = stack
+        .run_bin(
+            PULL_SECRET,
+            &[
+                "rotate",
+                "--project",
+                "production",
+                "--name",
+                "k8s",
+                "--namespace",
+                "shop",
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status.code(), Some(0), "{}", describe(&rotated));
+    let new_secret = scratch.path().join("rotated.yaml");
+    std::fs::write(&new_secret, &rotated.stdout).unwrap();
+    assert!(
+        check(&stack, &new_secret, "production/app:1.0")
+            .await
+            .status
+            .success(),
+        "new robot pulls"
+    );
+    assert!(
+        check(&stack, &shop, "production/app:1.0")
+            .await
+            .status
+            .success(),
+        "old robot still pulls during the overlap"
+    );
+
+    let finished = stack
+        .run_bin(
+            PULL_SECRET,
+            &[
+                "rotate",
+                "--project",
+                "production",
+                "--name",
+                "k8s",
+                "--finish",
+            ],
+        )
+        .await;
+    assert_eq!(finished.status.code(), Some(0), "{}", describe(&finished));
+    let finished_report = String::from_utf8_lossy(&finished.stdout).into_owned();
+    assert!(
+        finished_report
+            .lines()
+            .any(|line| line.starts_with("deleted robot") && line.ends_with("robot$production+k8s")),
+        "{finished_report}"
+    );
+    assert_eq!(
+        check(&stack, &shop, "production/app:1.0")
+            .await
+            .status
+            .code(),
+        Some(1),
+        "old robot is gone"
+    );
+    assert!(
+        check(&stack, &new_secret, "production/app:1.0")
+            .await
+            .status
+            .success()
+    );
+}
+
+#[tokio::test]
+async fn a_missing_namespace_is_refused() {
+    let output = super::sim::run_bin(
+        PULL_SECRET,
+        &["create", "--harbor", "http://127.0.0.1:9", "--project", "p"],
+        &[("HARBOR_PASSWORD", "x")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--namespace"));
+}

@@ -1,0 +1,112 @@
+//! `DockerCredentials` over a real `config.json` and a real `docker-credential-*` program.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use wharf_oci_core::credentials::{Credential, CredentialSource};
+use wharf_oci_core::docker_credentials::DockerCredentials;
+
+/// Writes a helper that logs the server URL it was asked for and answers with a user name
+/// that counts its calls; it knows only `reg.example:5000` and Docker Hub.
+fn write_helper(dir: &Path) {
+    let script = r#"#!/bin/sh
+[ "$1" = get ] || exit 2
+read -r server
+echo "$server" >> "$(dirname "$0")/asked.log"
+calls=$(wc -l < "$(dirname "$0")/asked.log" | tr -d ' ')
+case "$server" in
+  reg.example:5000|https://index.docker.io/v1/)
+    printf '{"ServerURL":"%s","Username":"user-%s","Secret":"secret"}' "$server" "$calls" ;;
+  *) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+"#;
+    let path = dir.join("docker-credential-wharftest");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn username(credential: Option<Credential>) -> Option<String> {
+    match credential? {
+        Credential::Basic { username, .. } => Some(username),
+        other => panic!("expected Basic, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn cred_helpers_are_run_cached_and_invalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    write_helper(dir.path());
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"credHelpers":{"reg.example:5000":"wharftest"},"auths":{"https://other.example":{"auth":"YWxpY2U6cHc="}}}"#,
+    )
+    .unwrap();
+    let source = DockerCredentials::from_file(&config)
+        .unwrap()
+        .helper_dir(dir.path());
+
+    assert_eq!(
+        username(source.credential("reg.example:5000").await.unwrap()).as_deref(),
+        Some("user-1")
+    );
+    assert_eq!(
+        username(source.credential("reg.example:5000").await.unwrap()).as_deref(),
+        Some("user-1")
+    );
+    source.invalidate("reg.example:5000").await;
+    assert_eq!(
+        username(source.credential("reg.example:5000").await.unwrap()).as_deref(),
+        Some("user-2")
+    );
+
+    assert_eq!(
+        username(source.credential("other.example").await.unwrap()).as_deref(),
+        Some("alice")
+    );
+    assert_eq!(source.credential("unknown.example").await.unwrap(), None);
+
+    let asked = std::fs::read_to_string(dir.path().join("asked.log")).unwrap();
+    assert_eq!(asked, "reg.example:5000\nreg.example:5000\n");
+}
+
+#[tokio::test]
+async fn creds_store_gets_docker_hubs_server_url_and_falls_back_to_auths() {
+    let dir = tempfile::tempdir().unwrap();
+    write_helper(dir.path());
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"credsStore":"wharftest","auths":{"other.example":{"auth":"Ym9iOnB3"}}}"#,
+    )
+    .unwrap();
+    let source = DockerCredentials::from_file(&config)
+        .unwrap()
+        .helper_dir(dir.path());
+
+    assert_eq!(
+        username(source.credential("docker.io").await.unwrap()).as_deref(),
+        Some("user-1")
+    );
+    assert_eq!(
+        username(source.credential("other.example").await.unwrap()).as_deref(),
+        Some("bob")
+    );
+    let asked = std::fs::read_to_string(dir.path().join("asked.log")).unwrap();
+    assert_eq!(asked, "https://index.docker.io/v1/\nother.example\n");
+}
+
+#[tokio::test]
+async fn a_missing_helper_is_a_store_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"credHelpers":{"reg.example":"absent"}}"#).unwrap();
+    let source = DockerCredentials::from_file(&config)
+        .unwrap()
+        .helper_dir(dir.path());
+    let error = source.credential("reg.example").await.unwrap_err();
+    assert!(
+        error.to_string().contains("docker-credential-absent"),
+        "{error}"
+    );
+}
