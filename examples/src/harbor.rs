@@ -29,6 +29,7 @@ pub struct HarborArgs {
     #[arg(long = "harbor-password-file", value_name = "FILE")]
     pub password_file: Option<PathBuf>,
 
+    /// Plain-HTTP hosts and extra CAs.
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -10,10 +10,10 @@
 //! - secrets come from environment variables or files, never from plain flags by default.
 
 pub mod cli;
-pub mod layout;
-pub mod migration;
 pub mod harbor;
 pub mod kubernetes;
+pub mod layout;
+pub mod migration;
 pub mod output;
 pub mod progress;
 pub mod registry;

@@ -6,6 +6,8 @@
 mod e2e {
     pub mod sim;
 
+    pub mod copying;
+
     pub mod health;
     pub mod promote;
     pub mod publish;

@@ -32,7 +32,10 @@ pub enum Credential {
 impl Credential {
     /// A Basic credential.
     pub fn basic(username: impl Into<String>, password: impl Into<Secret>) -> Self {
-        Self::Basic { username: username.into(), password: password.into() }
+        Self::Basic {
+            username: username.into(),
+            password: password.into(),
+        }
     }
 
     /// A bearer token credential.
@@ -150,13 +153,17 @@ impl StaticCredentials {
 
     /// One credential used for every registry.
     pub fn everywhere(credential: Credential) -> Self {
-        Self { by_registry: BTreeMap::new(), fallback: Some(credential) }
+        Self {
+            by_registry: BTreeMap::new(),
+            fallback: Some(credential),
+        }
     }
 
     /// Adds the credential for one registry host (`host[:port]`, case-insensitive).
     #[must_use]
     pub fn with(mut self, registry: impl AsRef<str>, credential: Credential) -> Self {
-        self.by_registry.insert(registry.as_ref().to_ascii_lowercase(), credential);
+        self.by_registry
+            .insert(registry.as_ref().to_ascii_lowercase(), credential);
         self
     }
 
@@ -283,17 +290,37 @@ mod tests {
     async fn a_chain_uses_the_first_source_that_has_a_credential() {
         let first = StaticCredentials::new().with("a.example", Credential::bearer("from-first"));
         let second = StaticCredentials::everywhere(Credential::bearer("from-second"));
-        let chain = CredentialChain::new().then(Arc::new(first)).then(Arc::new(second));
+        let chain = CredentialChain::new()
+            .then(Arc::new(first))
+            .then(Arc::new(second));
         let header = |c: Option<Credential>| c.unwrap().authorization_header().expose().to_owned();
-        assert_eq!(header(chain.credential("a.example").await.unwrap()), "Bearer from-first");
-        assert_eq!(header(chain.credential("b.example").await.unwrap()), "Bearer from-second");
-        assert!(CredentialChain::new().credential("a.example").await.unwrap().is_none());
+        assert_eq!(
+            header(chain.credential("a.example").await.unwrap()),
+            "Bearer from-first"
+        );
+        assert_eq!(
+            header(chain.credential("b.example").await.unwrap()),
+            "Bearer from-second"
+        );
+        assert!(
+            CredentialChain::new()
+                .credential("a.example")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn static_credentials_match_host_case_insensitively() {
         let creds = StaticCredentials::new().with("Harbor.Local:443", Credential::bearer("t"));
-        assert!(creds.credential("harbor.local:443").await.unwrap().is_some());
+        assert!(
+            creds
+                .credential("harbor.local:443")
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert!(creds.credential("other.local").await.unwrap().is_none());
         let everywhere = StaticCredentials::everywhere(Credential::bearer("t"));
         assert!(everywhere.credential("any.host").await.unwrap().is_some());

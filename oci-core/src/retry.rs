@@ -114,7 +114,9 @@ impl RetryPolicy {
     /// The exponential step before jitter for attempt `attempt` (counted from 1).
     pub fn backoff_step(&self, attempt: u32) -> Duration {
         let doublings = attempt.saturating_sub(1).min(20);
-        self.base_delay.saturating_mul(1 << doublings).min(self.max_delay)
+        self.base_delay
+            .saturating_mul(1 << doublings)
+            .min(self.max_delay)
     }
 }
 
@@ -140,7 +142,9 @@ mod tests {
         let policy = RetryPolicy::default()
             .base_delay(Duration::from_millis(100))
             .max_delay(Duration::from_millis(500));
-        let steps: Vec<_> = (1..=5).map(|a| policy.backoff_step(a).as_millis()).collect();
+        let steps: Vec<_> = (1..=5)
+            .map(|a| policy.backoff_step(a).as_millis())
+            .collect();
         assert_eq!(steps, [100, 200, 400, 500, 500]);
     }
 
@@ -155,8 +159,14 @@ mod tests {
     #[test]
     fn retry_after_wins_but_is_capped() {
         let policy = RetryPolicy::default().retry_after_cap(Duration::from_secs(5));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(2))), Duration::from_secs(2));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(90))), Duration::from_secs(5));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(90))),
+            Duration::from_secs(5)
+        );
     }
 
     #[test]

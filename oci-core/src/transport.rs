@@ -45,7 +45,10 @@ impl fmt::Debug for TransportConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TransportConfig")
             .field("extra_roots", &self.extra_roots.len())
-            .field("client_identity", &self.identity.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_identity",
+                &self.identity.as_ref().map(|_| "<redacted>"),
+            )
             .field("plain_http_hosts", &self.plain_http_hosts)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
@@ -85,7 +88,11 @@ impl TransportConfig {
 
     /// `http` for hosts on the plain-HTTP list, `https` for all others.
     pub fn scheme_for(&self, host: &str) -> &'static str {
-        if self.allows_plain_http(host) { "http" } else { "https" }
+        if self.allows_plain_http(host) {
+            "http"
+        } else {
+            "https"
+        }
     }
 
     /// The user agent sent with every request.
@@ -120,7 +127,9 @@ impl TransportConfig {
         if let Some(timeout) = self.request_timeout {
             builder = builder.timeout(timeout);
         }
-        builder.build().map_err(|source| TransportError::Client { source })
+        builder
+            .build()
+            .map_err(|source| TransportError::Client { source })
     }
 }
 
@@ -183,7 +192,9 @@ impl TransportConfigBuilder {
     /// Allows plain HTTP for one `host[:port]`. None by default: everything uses HTTPS.
     #[must_use]
     pub fn plain_http_host(mut self, host: impl AsRef<str>) -> Self {
-        self.config.plain_http_hosts.insert(host.as_ref().to_ascii_lowercase());
+        self.config
+            .plain_http_hosts
+            .insert(host.as_ref().to_ascii_lowercase());
         self
     }
 
@@ -243,7 +254,9 @@ impl TransportConfigBuilder {
         }
         let mut config = self.config;
         for (path, pem) in self.root_pems {
-            config.extra_roots.extend(parse_roots(path.as_deref(), &pem)?);
+            config
+                .extra_roots
+                .extend(parse_roots(path.as_deref(), &pem)?);
         }
         if let Some((path, pem)) = self.identity_pem {
             let identity = reqwest::Identity::from_pem(&pem)
@@ -254,8 +267,14 @@ impl TransportConfigBuilder {
     }
 }
 
-fn parse_roots(path: Option<&Path>, pem: &[u8]) -> Result<Vec<reqwest::Certificate>, TransportError> {
-    let invalid = |reason: String| TransportError::Certificate { path: path.map(Path::to_path_buf), reason };
+fn parse_roots(
+    path: Option<&Path>,
+    pem: &[u8],
+) -> Result<Vec<reqwest::Certificate>, TransportError> {
+    let invalid = |reason: String| TransportError::Certificate {
+        path: path.map(Path::to_path_buf),
+        reason,
+    };
     let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| invalid(e.to_string()))?;
     if roots.is_empty() {
         return Err(invalid("no PEM certificate found".to_owned()));
@@ -305,7 +324,10 @@ mod tests {
 
     #[test]
     fn plain_http_is_opt_in_per_host() {
-        let config = TransportConfig::builder().plain_http_host("LocalHost:5000").build().unwrap();
+        let config = TransportConfig::builder()
+            .plain_http_host("LocalHost:5000")
+            .build()
+            .unwrap();
         assert_eq!(config.scheme_for("localhost:5000"), "http");
         assert_eq!(config.scheme_for("localhost:5001"), "https");
         assert_eq!(TransportConfig::default().scheme_for("127.0.0.1"), "https");
@@ -313,9 +335,13 @@ mod tests {
 
     #[test]
     fn unreadable_or_invalid_ca_is_an_error_not_a_fallback() {
-        let missing = TransportConfig::builder().ca_file("/nonexistent/ca.pem").build();
+        let missing = TransportConfig::builder()
+            .ca_file("/nonexistent/ca.pem")
+            .build();
         assert!(matches!(missing, Err(TransportError::ReadFile { .. })));
-        let garbage = TransportConfig::builder().ca_pem(b"not a certificate".to_vec()).build();
+        let garbage = TransportConfig::builder()
+            .ca_pem(b"not a certificate".to_vec())
+            .build();
         assert!(matches!(garbage, Err(TransportError::Certificate { .. })));
     }
 }

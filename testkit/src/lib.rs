@@ -7,7 +7,9 @@
 //! println!("pushing to {}", registry.base_url());
 //! ```
 
+pub mod fault_proxy;
 pub mod harbor_sim;
+pub mod hostile;
 pub mod image;
 pub mod services;
 pub mod pki;

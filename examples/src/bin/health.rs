@@ -391,6 +391,11 @@ fn labels(pairs: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
     fn quota(name: &str, used: i64, hard: i64) -> Quota {
         serde_json::from_value(serde_json::json!({
             "id": 1, "ref": {"name": name}, "hard": {"storage": hard}, "used": {"storage": used}

@@ -25,7 +25,7 @@ Examples:
 
   # a generic file needs a package name and version
   publish --url https://gitea.example.com --owner platform --kind generic \\
-          --name backups --version 2026.12 dump.sql.zst
+          --name backups --package-version 2026.12 dump.sql.zst
 
   # re-running a release job: versions already there are not an error
   publish --url https://gitea.example.com --owner platform --skip-existing dist/*
@@ -48,7 +48,7 @@ enum Kind {
     Pypi,
     /// npm package tarball.
     Npm,
-    /// Any file, with `--name` and `--version`.
+    /// Any file, with `--name` and `--package-version`.
     Generic,
     /// Cargo `.crate` file.
     Cargo,
@@ -81,8 +81,8 @@ struct Args {
     name: Option<String>,
 
     /// Package version, for generic files.
-    #[arg(long)]
-    version: Option<String>,
+    #[arg(long = "package-version", value_name = "VERSION")]
+    package_version: Option<String>,
 
     /// File with the token or password (default: the GITEA_TOKEN variable).
     #[arg(long, value_name = "FILE")]
@@ -268,9 +268,9 @@ impl Targets {
     }
 
     async fn publish_generic(&self, args: &Args, file: &Path) -> Result<Identity, GiteaError> {
-        let (Some(name), Some(version)) = (&args.name, &args.version) else {
+        let (Some(name), Some(version)) = (&args.name, &args.package_version) else {
             return Err(GiteaError::Config {
-                reason: "generic files need --name and --version".to_owned(),
+                reason: "generic files need --name and --package-version".to_owned(),
             });
         };
         let file_name =
@@ -332,6 +332,11 @@ fn report_table(report: &PublishReport) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
 
     #[test]
     fn kinds_come_from_file_names() {

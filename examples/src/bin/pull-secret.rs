@@ -516,9 +516,19 @@ async fn robot_generations(
     project: &str,
     name: &str,
 ) -> anyhow::Result<Vec<(u64, Robot)>> {
+    let project_id = harbor
+        .projects()
+        .get(project)
+        .await
+        .with_context(|| format!("cannot read project {project}"))?
+        .project_id
+        .context("Harbor answered the project without an id")?;
+    // Without a query Harbor lists only system robots.
+    let query = format!("Level=project,ProjectID={project_id}");
     let robots: Vec<Robot> = harbor
         .robots()
         .list()
+        .with(|request| request.q = Some(query))
         .stream()
         .try_collect()
         .await
@@ -553,6 +563,11 @@ fn robot_name(robot: &Robot) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
 
     #[test]
     fn generations_follow_rotation_names() {

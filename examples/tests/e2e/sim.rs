@@ -56,7 +56,7 @@ impl Stack {
             .expect("project created");
     }
 
-    /// Pushes a small image built with umoci to `target` (`project/repo:tag`) as the admin.
+    /// Pushes a small image (unique to `target`) built with umoci to `target` (`project/repo:tag`) as the admin.
     pub async fn push_image(&self, scratch: &Path, target: &str) {
         let layout = scratch.join(format!("layout-{}", target.replace(['/', ':'], "-")));
         let image = format!("{}:v1", layout.display());
@@ -66,6 +66,14 @@ impl Stack {
         )
         .await;
         run("umoci", &["new", "--image", &image]).await;
+        // A label naming the target gives every pushed image its own digest: the simulator
+        // keeps scan reports per digest, as Harbor does.
+        let label = format!("wharf.test.target={target}");
+        run(
+            "umoci",
+            &["config", "--image", &image, "--config.label", &label],
+        )
+        .await;
         let (user, password) = self.sim.admin();
         let creds = format!("{user}:{password}");
         let destination = format!("docker://{}/{target}", self.sim.registry_host());

@@ -113,6 +113,8 @@ impl PypiRegistry {
     }
 
     /// Uploads a wheel or sdist given as bytes with its file name.
+    // FIXME: the whole file is held in memory for the multipart body; a streamed part
+    // (`Part::stream_with_length`) after a first pass for metadata and digests would bound it.
     pub async fn upload(&self, file_name: &str, bytes: Vec<u8>) -> Result<UploadedDistribution> {
         let kind = DistributionKind::from_file_name(file_name).ok_or_else(|| {
             Error::invalid_package(file_name, "neither a wheel (.whl) nor an sdist (.tar.gz)")

@@ -26,35 +26,67 @@ fn client(source: &RegistryEndpoint, target: &RegistryEndpoint) -> RegistryClien
         .plain_http_host(&target.host)
         .build()
         .expect("transport");
-    RegistryClient::builder().transport(transport).credentials(Arc::new(credentials)).build().expect("client")
+    RegistryClient::builder()
+        .transport(transport)
+        .credentials(Arc::new(credentials))
+        .build()
+        .expect("client")
 }
 
 /// The same repository path and tag on another registry.
 fn on(endpoint: &RegistryEndpoint, reference: &Reference) -> Reference {
     let tag = reference.tag().unwrap_or("latest");
-    Reference::parse(&format!("{}/{}:{tag}", endpoint.host, reference.repository())).expect("reference")
+    Reference::parse(&format!(
+        "{}/{}:{tag}",
+        endpoint.host,
+        reference.repository()
+    ))
+    .expect("reference")
 }
 
 #[tokio::test]
 async fn multi_arch_index_arrives_byte_identical_and_a_rerun_sends_nothing() {
     let (source, target) = (services::registry_plain(), services::registry_token());
     let client = client(&source, &target);
-    let amd64 = ImageBuilder::new(Flavor::Oci).layer(300_000).layer(50_000).build().unwrap();
-    let arm64 = ImageBuilder::new(Flavor::Oci).platform("linux", "arm64", Some("v8")).layer(200_000).build().unwrap();
-    let index = IndexBuilder::new(Flavor::Oci).image(amd64).image(arm64).build();
+    let amd64 = ImageBuilder::new(Flavor::Oci)
+        .layer(300_000)
+        .layer(50_000)
+        .build()
+        .unwrap();
+    let arm64 = ImageBuilder::new(Flavor::Oci)
+        .platform("linux", "arm64", Some("v8"))
+        .layer(200_000)
+        .build()
+        .unwrap();
+    let index = IndexBuilder::new(Flavor::Oci)
+        .image(amd64)
+        .image(arm64)
+        .build();
     let from = unique_reference(&source, "copy-index", "1.0");
     index.push(&client, &from).await.unwrap();
     let to = on(&target, &from);
 
     let engine = CopyEngine::new(client.clone(), CopyOptions::default());
-    let report = engine.copy(&[CopyRequest::new(from.clone(), [to.clone()])]).await;
+    let report = engine
+        .copy(&[CopyRequest::new(from.clone(), [to.clone()])])
+        .await;
     assert!(report.succeeded(), "{report:#?}");
     assert_eq!(report.references[0].status, CopyStatus::Copied);
-    assert_eq!(report.references[0].blobs_copied, 5, "two configs and three layers");
-    assert_eq!(skopeo_inspect(&target, &to, true), index.bytes.to_vec(), "index bytes unchanged");
+    assert_eq!(
+        report.references[0].blobs_copied, 5,
+        "two configs and three layers"
+    );
+    assert_eq!(
+        skopeo_inspect(&target, &to, true),
+        index.bytes.to_vec(),
+        "index bytes unchanged"
+    );
     for child in &index.images {
         let child_ref = to.repository_reference().with_digest(child.digest.clone());
-        assert_eq!(skopeo_inspect(&target, &child_ref, true), child.manifest.to_vec());
+        assert_eq!(
+            skopeo_inspect(&target, &child_ref, true),
+            child.manifest.to_vec()
+        );
     }
 
     let again = engine.copy(&[CopyRequest::new(from, [to])]).await;
@@ -69,8 +101,17 @@ async fn a_batch_mounts_shared_layers_instead_of_sending_them_twice() {
     let first = unique_reference(&source, "copy-shared-a", "v1");
     let second = unique_reference(&source, "copy-shared-b", "v1");
     let shared_seed: u64 = rand::random();
-    let image_a = ImageBuilder::new(Flavor::Docker).seed(shared_seed).layer(400_000).build().unwrap();
-    let image_b = ImageBuilder::new(Flavor::Docker).seed(shared_seed).layer(400_000).label("app", "b").build().unwrap();
+    let image_a = ImageBuilder::new(Flavor::Docker)
+        .seed(shared_seed)
+        .layer(400_000)
+        .build()
+        .unwrap();
+    let image_b = ImageBuilder::new(Flavor::Docker)
+        .seed(shared_seed)
+        .layer(400_000)
+        .label("app", "b")
+        .build()
+        .unwrap();
     image_a.push(&client, &first).await.unwrap();
     image_b.push(&client, &second).await.unwrap();
 
@@ -80,34 +121,55 @@ async fn a_batch_mounts_shared_layers_instead_of_sending_them_twice() {
     ];
     let engine = CopyEngine::new(client.clone(), CopyOptions::default());
     let plan = engine.plan(&requests).await;
-    assert_eq!(plan.totals.blobs_to_mount, 1, "the shared layer is planned as a mount: {plan:#?}");
+    assert_eq!(
+        plan.totals.blobs_to_mount, 1,
+        "the shared layer is planned as a mount: {plan:#?}"
+    );
     let report = engine.copy(&requests).await;
     assert!(report.succeeded(), "{report:#?}");
     let mounted: usize = report.references.iter().map(|r| r.blobs_mounted).sum();
     assert_eq!(mounted, 1, "{report:#?}");
     let digest = &image_b.layers[0].blob.digest;
     let mounted_into = on(&target, &second).repository_reference();
-    assert!(client.blob_exists(&mounted_into, digest).await.unwrap().is_some());
+    assert!(
+        client
+            .blob_exists(&mounted_into, digest)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn referrers_follow_their_image() {
     let (source, target) = (services::registry_plain(), services::registry_token());
     let client = client(&source, &target);
-    let image = ImageBuilder::new(Flavor::Oci).layer(10_000).build().unwrap();
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(10_000)
+        .build()
+        .unwrap();
     let from = unique_reference(&source, "copy-referrers", "signed");
     image.push(&client, &from).await.unwrap();
-    let signature = ArtifactBuilder::for_image("application/vnd.dev.cosign.artifact.sig.v1+json", &image)
-        .payload("application/vnd.dev.cosign.simplesigning.v1+json", &b"{\"critical\":{}}"[..])
-        .build();
+    let signature =
+        ArtifactBuilder::for_image("application/vnd.dev.cosign.artifact.sig.v1+json", &image)
+            .payload(
+                "application/vnd.dev.cosign.simplesigning.v1+json",
+                &b"{\"critical\":{}}"[..],
+            )
+            .build();
     signature.push(&client, &from).await.unwrap();
 
     let to = on(&target, &from);
     let engine = CopyEngine::new(client.clone(), CopyOptions::default().referrers(true));
-    let report = engine.copy(&[CopyRequest::new(from, [to.clone()])]).await;
+    let tagged_source = from.with_digest(image.digest.clone());
+    let report = engine.copy(&[CopyRequest::new(tagged_source, [to.clone()])]).await;
     assert!(report.succeeded(), "{report:#?}");
     let referrers = client.referrers(&to, &image.digest, None).await.unwrap();
-    let digests: Vec<_> = referrers.descriptors.iter().map(|d| d.digest.clone()).collect();
+    let digests: Vec<_> = referrers
+        .descriptors
+        .iter()
+        .map(|d| d.digest.clone())
+        .collect();
     assert_eq!(digests, vec![signature.digest.clone()]);
 }
 
@@ -115,7 +177,12 @@ async fn referrers_follow_their_image() {
 async fn an_interrupted_copy_resumes_without_resending_what_arrived() {
     let (source, target) = (services::registry_plain(), services::registry_token());
     let client = client(&source, &target);
-    let image = ImageBuilder::new(Flavor::Oci).layer(600_000).layer(600_000).layer(600_000).build().unwrap();
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(600_000)
+        .layer(600_000)
+        .layer(600_000)
+        .build()
+        .unwrap();
     let from = unique_reference(&source, "copy-resume", "v1");
     image.push(&client, &from).await.unwrap();
     let to = on(&target, &from);
@@ -125,23 +192,35 @@ async fn an_interrupted_copy_resumes_without_resending_what_arrived() {
     let observer = {
         let (stop, done) = (Arc::clone(&stop), Arc::clone(&first_blob_done));
         Arc::new(move |event: &CopyEvent, _: &_| {
-            if matches!(event, CopyEvent::BlobFinished { .. }) && !done.swap(true, Ordering::SeqCst) {
+            if matches!(event, CopyEvent::BlobFinished { .. }) && !done.swap(true, Ordering::SeqCst)
+            {
                 stop.notify_one();
             }
         })
     };
-    let interrupted = CopyEngine::new(client.clone(), CopyOptions::default().blob_jobs(1).observer(observer));
+    let interrupted = CopyEngine::new(
+        client.clone(),
+        CopyOptions::default().blob_jobs(1).observer(observer),
+    );
     let requests = [CopyRequest::new(from.clone(), [to.clone()])];
     tokio::select! {
         _ = interrupted.copy(&requests) => panic!("the copy should have been interrupted"),
         () = stop.notified() => {}
     }
-    assert!(client.head_manifest(&to).await.unwrap().is_none(), "no tag before every blob is in");
+    assert!(
+        client.head_manifest(&to).await.unwrap().is_none(),
+        "no tag before every blob is in"
+    );
 
-    let resumed = CopyEngine::new(client.clone(), CopyOptions::default()).copy(&requests).await;
+    let resumed = CopyEngine::new(client.clone(), CopyOptions::default())
+        .copy(&requests)
+        .await;
     assert!(resumed.succeeded(), "{resumed:#?}");
     let reference = &resumed.references[0];
-    assert!(reference.blobs_skipped >= 1, "what arrived is not sent again: {reference:#?}");
+    assert!(
+        reference.blobs_skipped >= 1,
+        "what arrived is not sent again: {reference:#?}"
+    );
     assert!(reference.blobs_copied < 4, "{reference:#?}");
     assert_eq!(skopeo_inspect(&target, &to, true), image.manifest.to_vec());
 }
@@ -152,21 +231,50 @@ async fn one_broken_repository_fails_alone_and_leaves_no_tag() {
     let client = client(&source, &target);
     let good = unique_reference(&source, "copy-good", "v1");
     let broken = unique_reference(&source, "copy-broken", "v1");
-    let good_image = ImageBuilder::new(Flavor::Oci).layer(20_000).build().unwrap();
-    let broken_image = ImageBuilder::new(Flavor::Oci).layer(20_000).build().unwrap();
+    let good_image = ImageBuilder::new(Flavor::Oci)
+        .layer(20_000)
+        .build()
+        .unwrap();
+    let broken_image = ImageBuilder::new(Flavor::Oci)
+        .layer(20_000)
+        .build()
+        .unwrap();
     good_image.push(&client, &good).await.unwrap();
     broken_image.push(&client, &broken).await.unwrap();
-    client.delete_blob(&broken, &broken_image.layers[0].blob.digest).await.unwrap();
+    client
+        .delete_blob(&broken, &broken_image.layers[0].blob.digest)
+        .await
+        .unwrap();
 
     let requests = [
         CopyRequest::new(broken.clone(), [on(&target, &broken)]),
         CopyRequest::new(good.clone(), [on(&target, &good)]),
     ];
-    let report = CopyEngine::new(client.clone(), CopyOptions::default()).copy(&requests).await;
+    let report = CopyEngine::new(client.clone(), CopyOptions::default())
+        .copy(&requests)
+        .await;
     assert!(!report.succeeded());
     assert_eq!(report.references[0].status, CopyStatus::Failed);
-    assert!(report.references[0].error.as_deref().is_some_and(|e| !e.is_empty()));
+    assert!(
+        report.references[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| !e.is_empty())
+    );
     assert_eq!(report.references[1].status, CopyStatus::Copied);
-    assert!(client.head_manifest(&on(&target, &broken)).await.unwrap().is_none(), "no tag on the broken image");
-    assert!(client.head_manifest(&on(&target, &good)).await.unwrap().is_some());
+    assert!(
+        client
+            .head_manifest(&on(&target, &broken))
+            .await
+            .unwrap()
+            .is_none(),
+        "no tag on the broken image"
+    );
+    assert!(
+        client
+            .head_manifest(&on(&target, &good))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

@@ -109,7 +109,7 @@ pub enum SimError {
 }
 
 /// Settings of a simulator; every setter documents its default.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HarborSimConfig {
     admin_password: String,
     scan_delay: Duration,
@@ -118,6 +118,20 @@ pub struct HarborSimConfig {
     harbor_version: String,
     work_dir: Option<PathBuf>,
     registry_binary: PathBuf,
+}
+
+impl std::fmt::Debug for HarborSimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HarborSimConfig")
+            .field("admin_password", &"<redacted>")
+            .field("scan_delay", &self.scan_delay)
+            .field("scan_fixtures", &self.scan_fixtures)
+            .field("fixtures_dir", &self.fixtures_dir)
+            .field("harbor_version", &self.harbor_version)
+            .field("work_dir", &self.work_dir)
+            .field("registry_binary", &self.registry_binary)
+            .finish()
+    }
 }
 
 impl Default for HarborSimConfig {
@@ -194,7 +208,6 @@ impl HarborSimConfig {
 }
 
 /// Shared state of a running simulator.
-#[derive(Debug)]
 pub(crate) struct Sim {
     admin: (String, String),
     issuer: TokenIssuer,
@@ -205,6 +218,16 @@ pub(crate) struct Sim {
     fixtures_dir: PathBuf,
     harbor_version: String,
     records: Mutex<Records>,
+}
+
+impl std::fmt::Debug for Sim {
+    // The admin password and robot secrets stay out of debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("external_url", &self.external_url)
+            .field("registry_host", &self.registry_host)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sim {

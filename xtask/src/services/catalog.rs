@@ -286,10 +286,12 @@ fn pypi(context: &Context, port: u16) -> Result<Launch> {
 fn npm(context: &Context, port: u16) -> Result<Launch> {
     let dir = context.dir.join(Service::Npm.name());
     let config = dir.join("config.yaml");
+    // The user is written here rather than registered through the API, so that a later `up`
+    // (after `down`, or with a lost state file) logs in with the recorded password instead of
+    // meeting "username is already registered".
     let htpasswd = dir.join("htpasswd");
-    if !htpasswd.exists() {
-        fs::write(&htpasswd, "")?;
-    }
+    fs::create_dir_all(&dir)?;
+    configs::write_htpasswd(&htpasswd, USER, &context.state.password, HashKind::Bcrypt)?;
     configs::write_verdaccio_config(&config, port, &dir.join("storage"), &htpasswd)?;
     Ok(Launch {
         program: context.tools.verdaccio(),

@@ -1,0 +1,362 @@
+//! `copy`, `push` and `migrate` run for real: registries from the service stack, the Harbor
+//! simulator as the migration target, skopeo as the independent judge of what arrived.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use wharf_oci_core::client::RegistryClient;
+use wharf_oci_core::credentials::Anonymous;
+use wharf_oci_core::reference::Reference;
+use wharf_oci_core::transport::TransportConfig;
+use wharf_testkit::image::{Flavor, ImageBuilder, IndexBuilder};
+use wharf_testkit::services;
+
+use super::sim::{Stack, describe, run_bin};
+
+fn unique(name: &str) -> String {
+    format!(
+        "{name}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+fn plain_client(host: &str) -> RegistryClient {
+    let transport = TransportConfig::builder()
+        .plain_http_host(host)
+        .build()
+        .unwrap();
+    RegistryClient::builder()
+        .transport(transport)
+        .credentials(Arc::new(Anonymous))
+        .build()
+        .unwrap()
+}
+
+/// `skopeo inspect --raw` of a reference on a plain-HTTP registry, with optional credentials.
+fn raw_manifest(reference: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
+    let mut command = Command::new("skopeo");
+    command.args(["inspect", "--raw", "--tls-verify=false"]);
+    if let Some((user, password)) = creds {
+        command.arg("--creds").arg(format!("{user}:{password}"));
+    }
+    let output = command
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+#[tokio::test]
+async fn copy_recreates_every_tag_under_the_prefix_and_fails_loudly_on_a_missing_source() {
+    let registry = services::registry_plain();
+    let host = registry.host.clone();
+    let client = plain_client(&host);
+    let repo = format!("e2e/{}", unique("svc"));
+    let amd64 = ImageBuilder::new(Flavor::Oci)
+        .layer(40_000)
+        .build()
+        .unwrap();
+    let arm64 = ImageBuilder::new(Flavor::Oci)
+        .platform("linux", "arm64", None)
+        .layer(30_000)
+        .build()
+        .unwrap();
+    let index = IndexBuilder::new(Flavor::Oci)
+        .image(amd64)
+        .image(arm64)
+        .build();
+    let single = ImageBuilder::new(Flavor::Docker)
+        .layer(20_000)
+        .build()
+        .unwrap();
+    index
+        .push(
+            &client,
+            &Reference::parse(&format!("{host}/{repo}:multi")).unwrap(),
+        )
+        .await
+        .unwrap();
+    single
+        .push(
+            &client,
+            &Reference::parse(&format!("{host}/{repo}:single")).unwrap(),
+        )
+        .await
+        .unwrap();
+
+    let prefix = format!("{host}/{}", unique("mirror"));
+    let source = format!("{host}/{repo}");
+    let args = [
+        "--plain-http",
+        host.as_str(),
+        "--to",
+        prefix.as_str(),
+        source.as_str(),
+    ];
+    let output = run_bin(env!("CARGO_BIN_EXE_copy"), &args, &[]).await;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(
+        raw_manifest(&format!("{prefix}/{repo}:multi"), None),
+        index.bytes.to_vec()
+    );
+    assert_eq!(
+        raw_manifest(&format!("{prefix}/{repo}:single"), None),
+        single.manifest.to_vec()
+    );
+
+    let json_args = [
+        "--plain-http",
+        host.as_str(),
+        "--dry-run",
+        "--output",
+        "json",
+        "--to",
+        prefix.as_str(),
+        source.as_str(),
+    ];
+    let plan = run_bin(env!("CARGO_BIN_EXE_copy"), &json_args, &[]).await;
+    assert!(plan.status.success(), "{}", describe(&plan));
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("JSON plan");
+    let references = plan["references"].as_array().expect("references");
+    assert_eq!(references.len(), 2);
+    assert!(
+        references.iter().all(|r| r["up_to_date"] == true),
+        "{plan:#}"
+    );
+
+    let missing = format!("{host}/{repo}:no-such-tag");
+    let failed = run_bin(
+        env!("CARGO_BIN_EXE_copy"),
+        &["--plain-http", &host, "--to", &prefix, &missing],
+        &[],
+    )
+    .await;
+    assert_eq!(failed.status.code(), Some(1), "{}", describe(&failed));
+}
+
+#[tokio::test]
+async fn push_sends_one_layout_to_several_registries() {
+    let plain = services::registry_plain();
+    let guarded = services::registry_htpasswd();
+    let (user, password) = guarded.credentials().expect("htpasswd registry has a user");
+    let client = plain_client(&plain.host);
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(50_000)
+        .layer(10_000)
+        .build()
+        .unwrap();
+    let seed = format!("{}/e2e/{}:v1", plain.host, unique("seed"));
+    image
+        .push(&client, &Reference::parse(&seed).unwrap())
+        .await
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = scratch.path().join("layout");
+    let status = Command::new("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{seed}"),
+            &format!("oci:{}:app", layout.display()),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let docker_config = scratch.path().join("docker");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let auth = base64_encode(&format!("{user}:{password}"));
+    std::fs::write(
+        docker_config.join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, guarded.host),
+    )
+    .unwrap();
+    let to_plain = format!("{}/e2e/{}:1.0", plain.host, unique("pushed"));
+    let to_guarded = format!("{}/e2e/{}:1.0", guarded.host, unique("pushed"));
+    let layout_arg = layout.display().to_string();
+    let args = [
+        layout_arg.as_str(),
+        "--plain-http",
+        plain.host.as_str(),
+        "--plain-http",
+        guarded.host.as_str(),
+        "--to",
+        to_plain.as_str(),
+        "--to",
+        to_guarded.as_str(),
+    ];
+    let docker_config = docker_config.display().to_string();
+    let output = run_bin(
+        env!("CARGO_BIN_EXE_push"),
+        &args,
+        &[("DOCKER_CONFIG", docker_config.as_str())],
+    )
+    .await;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(raw_manifest(&to_plain, None), image.manifest.to_vec());
+    assert_eq!(
+        raw_manifest(&to_guarded, Some((user, password))),
+        image.manifest.to_vec()
+    );
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test]
+async fn migrate_moves_a_registry_into_harbor_and_a_rerun_sends_nothing() {
+    let stack = Stack::start(&[]).await;
+    let source = services::registry_plain();
+    let client = plain_client(&source.host);
+    let repo = format!("legacy/{}", unique("api"));
+    for tag in ["1.0", "1.1"] {
+        let image = ImageBuilder::new(Flavor::Oci)
+            .layer(30_000)
+            .build()
+            .unwrap();
+        image
+            .push(
+                &client,
+                &Reference::parse(&format!("{}/{repo}:{tag}", source.host)).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let project = unique("migrated");
+    let scratch = tempfile::tempdir().unwrap();
+    let harbor_host = stack.sim.url().trim_start_matches("http://").to_owned();
+    let (admin, _) = stack.sim.admin();
+    let config = format!(
+        r#"plain_http = ["{source}", "{registry}", "{harbor_host}"]
+[target]
+url = "{url}"
+registry = "{registry}"
+username = "{admin}"
+[target.project_defaults]
+auto_scan = true
+[[sources]]
+kind = "registry"
+registry = "{source}"
+repositories = ["{repo}"]
+project = "{project}"
+"#,
+        source = source.host,
+        registry = stack.sim.registry_host(),
+        url = stack.sim.url(),
+    );
+    let config_path = scratch.path().join("migrate.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let report = scratch.path().join("report.json");
+    let (config_arg, report_arg) = (
+        config_path.display().to_string(),
+        report.display().to_string(),
+    );
+    let args = [
+        "run",
+        "--config",
+        config_arg.as_str(),
+        "--report",
+        report_arg.as_str(),
+    ];
+
+    let dry = stack
+        .run_bin(
+            env!("CARGO_BIN_EXE_migrate"),
+            &[&args[..], &["--dry-run"]].concat(),
+        )
+        .await;
+    assert!(dry.status.success(), "{}", describe(&dry));
+    assert!(
+        !stack.harbor.projects().exists(&project).await.unwrap(),
+        "a dry run creates nothing"
+    );
+
+    let output = stack.run_bin(env!("CARGO_BIN_EXE_migrate"), &args).await;
+    assert!(output.status.success(), "{}", describe(&output));
+    assert!(stack.harbor.projects().exists(&project).await.unwrap());
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(written["projects_created"], serde_json::json!([project]));
+    assert_eq!(written["copy"]["references"].as_array().unwrap().len(), 2);
+    let (user, password) = stack.sim.admin();
+    let migrated = format!("{}/{project}/{repo}:1.1", stack.sim.registry_host());
+    let original = format!("{}/{repo}:1.1", source.host);
+    assert_eq!(
+        raw_manifest(&migrated, Some((user, password))),
+        raw_manifest(&original, None)
+    );
+
+    let again = stack.run_bin(env!("CARGO_BIN_EXE_migrate"), &args).await;
+    assert!(again.status.success(), "{}", describe(&again));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let statuses: Vec<&str> = written["copy"]["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["up_to_date", "up_to_date"]);
+}
+
+#[tokio::test]
+async fn migrate_rewrite_shows_a_diff_and_writes_only_when_asked() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mapping = scratch.path().join("mapping.toml");
+    std::fs::write(
+        &mapping,
+        r#"[[registries]]
+account = "123456789012"
+region = "eu-west-1"
+harbor = "harbor.example.com"
+default_project = "production"
+"#,
+    )
+    .unwrap();
+    let deploy = scratch.path().join("deploy");
+    std::fs::create_dir_all(&deploy).unwrap();
+    let manifest = "spec:\n  containers:\n    - name: api # the API\n      image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4\n";
+    std::fs::write(deploy.join("deployment.yaml"), manifest).unwrap();
+    let (mapping_arg, deploy_arg) = (mapping.display().to_string(), deploy.display().to_string());
+
+    let review = run_bin(
+        env!("CARGO_BIN_EXE_migrate"),
+        &["rewrite", "--mapping", &mapping_arg, &deploy_arg],
+        &[],
+    )
+    .await;
+    assert!(review.status.success(), "{}", describe(&review));
+    let shown = String::from_utf8_lossy(&review.stdout);
+    assert!(
+        shown.contains("+      image: harbor.example.com/production/api:1.4"),
+        "{shown}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(deploy.join("deployment.yaml")).unwrap(),
+        manifest,
+        "review only"
+    );
+
+    let write = run_bin(
+        env!("CARGO_BIN_EXE_migrate"),
+        &["rewrite", "--mapping", &mapping_arg, "--write", &deploy_arg],
+        &[],
+    )
+    .await;
+    assert!(write.status.success(), "{}", describe(&write));
+    let rewritten = std::fs::read_to_string(deploy.join("deployment.yaml")).unwrap();
+    assert_eq!(
+        rewritten,
+        manifest.replace(
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api",
+            "harbor.example.com/production/api"
+        )
+    );
+}
