@@ -173,9 +173,9 @@ fn record(file: &Path, kind: Kind, outcome: Result<Identity, GiteaError>) -> Pub
             Some(what.clone()),
             None,
             "already exists",
-            Some(format!("{what} already exists: {message}")),
+            Some(format!("{what} already exists: {}", one_line(&message))),
         ),
-        Err(error) => (None, None, "failed", Some(error.to_string())),
+        Err(error) => (None, None, "failed", Some(one_line(&error.to_string()))),
     };
     Published {
         file: file.to_owned(),
@@ -185,6 +185,11 @@ fn record(file: &Path, kind: Kind, outcome: Result<Identity, GiteaError>) -> Pub
         status,
         message,
     }
+}
+
+/// Server messages can span lines; a table cell cannot.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The registries files go to.

@@ -94,11 +94,9 @@ fn inspect_with_creds(registry: &str, image: &str, user: &str, secret: &str) -> 
     .success()
 }
 
-// FIXME: this flow did not finish within 60 s on the simulator in the last run (not yet
-// diagnosed: skopeo against the simulator's token auth, or a wait loop); run it with
-// `cargo test -p wharf-harbor-client --test harbor -- --ignored flows` while fixing it.
-#[tokio::test]
-#[ignore = "hangs on the simulator; see the FIXME above"]
+// The simulator is served by this test's runtime while skopeo and umoci run as blocking
+// child processes, so the runtime needs a second worker thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
     let (sim, harbor) = start().await;
     let scratch = tempfile::tempdir().unwrap();
@@ -124,7 +122,7 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
         .create(RobotSpec::project_push("dev", "ci"))
         .await
         .unwrap();
-    let pushed = push(
+    let push_result = push(
         &source,
         sim.registry_host(),
         "dev/team/app:v1",
@@ -132,9 +130,9 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
         pusher.secret.expose(),
     );
     assert!(
-        pushed.status.success(),
+        push_result.status.success(),
         "push through the robot failed: {}",
-        String::from_utf8_lossy(&pushed.stderr)
+        String::from_utf8_lossy(&push_result.stderr)
     );
     let denied = push(
         &source,
@@ -222,8 +220,7 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
 }
 
 // FIXME: same as above: did not finish within 60 s in the last run.
-#[tokio::test]
-#[ignore = "hangs on the simulator; see the FIXME above"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn robot_rotation_keeps_the_old_secret_working_until_the_switch() {
     let (sim, harbor) = start().await;
     let scratch = tempfile::tempdir().unwrap();
@@ -234,11 +231,11 @@ async fn robot_rotation_keeps_the_old_secret_working_until_the_switch() {
         .await
         .unwrap();
     let (admin, password) = sim.admin();
-    let pushed = push(&source, sim.registry_host(), "apps/web:v1", admin, password);
+    let push_result = push(&source, sim.registry_host(), "apps/web:v1", admin, password);
     assert!(
-        pushed.status.success(),
+        push_result.status.success(),
         "{}",
-        String::from_utf8_lossy(&pushed.stderr)
+        String::from_utf8_lossy(&push_result.stderr)
     );
 
     let old = harbor

@@ -273,13 +273,15 @@ impl Executor {
 }
 
 /// Transient failures: connection trouble, a registry asking to retry, or a body that ended
-/// badly mid-stream. Refusals (4xx) and digest mismatches are final.
-fn is_worth_retrying(retry: &RetryPolicy, error: &Error) -> bool {
+/// badly mid-stream. A digest mismatch is retried too: a body cut short without
+/// `Content-Length` (a proxy dropping a chunked stream) only shows as one; a source that is
+/// really corrupt still fails once the attempts are used up. Refusals (4xx) are final.
+pub(super) fn is_worth_retrying(retry: &RetryPolicy, error: &Error) -> bool {
     match error.status() {
         Some(status) => retry.should_retry_status(status),
         None => matches!(
             error,
-            Error::Http { .. } | Error::Body { .. } | Error::Protocol { .. }
+            Error::Http { .. } | Error::Body { .. } | Error::Protocol { .. } | Error::Digest { .. }
         ),
     }
 }

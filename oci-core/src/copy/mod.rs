@@ -253,7 +253,7 @@ impl CopyEngine {
     /// assigns the jobs.
     async fn prepare(&self, requests: &[CopyRequest]) -> Prepared {
         let resolved: Vec<Result<ResolvedImage, Error>> = futures::stream::iter(requests)
-            .map(|request| resolve::resolve(&self.client, request, &self.options))
+            .map(|request| self.resolve_with_retries(request))
             .buffered(self.options.image_jobs)
             .collect()
             .await;
@@ -261,6 +261,27 @@ impl CopyEngine {
         let present = self.find_present(&needs).await;
         let jobs = plan::assign_blob_actions(&needs, &present);
         Prepared { resolved, jobs }
+    }
+
+    /// Resolves one request, starting again after a transient failure (a manifest body cut
+    /// or stalled part-way) as blob transfers do; resolving writes nothing, so a retry is safe.
+    async fn resolve_with_retries(&self, request: &CopyRequest) -> Result<ResolvedImage, Error> {
+        let retry = &self.options.retry;
+        let mut attempt = 1;
+        loop {
+            match resolve::resolve(&self.client, request, &self.options).await {
+                Err(error)
+                    if execute::is_worth_retrying(retry, &error)
+                        && retry.has_attempts_left(attempt) =>
+                {
+                    let wait = retry.delay(attempt, None);
+                    tracing::warn!(source = %request.source, attempt, %error, ?wait, "resolving failed; starting it again");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// `HEAD`s each distinct (destination repository, digest) pair once. Blobs whose source

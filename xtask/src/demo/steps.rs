@@ -89,7 +89,7 @@ impl Steps {
         } else {
             format!(
                 "did not build: {}",
-                Vec::from_iter(broken.iter().cloned()).join(", ")
+                broken.iter().cloned().collect::<Vec<_>>().join(", ")
             )
         };
         let outcome = if testkit {
