@@ -16,6 +16,7 @@ mod samples;
 mod spec;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -105,14 +106,15 @@ fn generate(spec: &Spec, operations: &[spec::Operation]) -> Result<BTreeMap<Path
 fn catalog(operations: &[spec::Operation]) -> String {
     let mut entries = String::new();
     for operation in operations {
-        entries.push_str(&format!(
-            "    OperationInfo {{ id: \"{}\", method: \"{}\", path: \"{}\", tag: \"{}\", request_type: \"{}\" }},\n",
+        let _ = writeln!(
+            entries,
+            "    OperationInfo {{ id: \"{}\", method: \"{}\", path: \"{}\", tag: \"{}\", request_type: \"{}\" }},",
             operation.id,
             operation.method,
             operation.path,
             operation.tag,
             operations::request_type(operation),
-        ));
+        );
     }
     format!(
         "//! Code generated from Harbor's v2.0 spec by `cargo xtask codegen harbor`; do not edit.\n//!\n//! [`models`] holds a type per definition, [`operations`] a request type per operation, and\n//! [`OPERATIONS`] lists them all.\n\n// Reason: names, shapes and docs mirror the spec, not the workspace's pedantic lints.\n#[allow(clippy::pedantic)]\npub mod models;\n// Reason: as above.\n#[allow(clippy::pedantic)]\npub mod operations;\n\nuse crate::operation::OperationInfo;\n\n/// Every operation of the spec, sorted by path and method.\npub const OPERATIONS: &[OperationInfo] = &[\n{entries}];\n"

@@ -126,9 +126,9 @@ fn request(operation: &Operation) -> Result<String> {
             format!("Option<{ty}>")
         };
         let doc = param_doc(param);
-        let _ = write!(
+        let _ = writeln!(
             fields,
-            "{}    pub {field}: {ty},\n",
+            "{}    pub {field}: {ty},",
             doc_lines(&doc, "    ")
         );
     }

@@ -1,5 +1,7 @@
 //! Rust spelling: identifiers, types and doc comments derived from spec names and schemas.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use super::spec::ref_name;
@@ -185,9 +187,9 @@ pub fn doc_lines(text: &str, indent: &str) -> String {
         }
         previous_blank = line.is_empty();
         if line.is_empty() {
-            out.push_str(&format!("{indent}///\n"));
+            let _ = writeln!(out, "{indent}///");
         } else {
-            out.push_str(&format!("{indent}/// {line}\n"));
+            let _ = writeln!(out, "{indent}/// {line}");
         }
     }
     out
