@@ -31,9 +31,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use futures::TryStreamExt as _;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use tokio::net::TcpListener;
@@ -240,7 +240,9 @@ impl Shared {
 
     fn fails_permanently(&self, path: &str) -> bool {
         let failing = self.failing.lock().expect("failing lock");
-        failing.iter().any(|name| repository_path_matches(path, name))
+        failing
+            .iter()
+            .any(|name| repository_path_matches(path, name))
     }
 }
 
@@ -407,9 +409,8 @@ async fn forward(shared: &Shared, request: Request, fault: Option<FaultKind>) ->
         .body(reqwest::Body::wrap_stream(body.into_data_stream()))
         .send()
         .await;
-    let upstream = match upstream {
-        Ok(upstream) => upstream,
-        Err(_) => return status_response(StatusCode::BAD_GATEWAY, None),
+    let Ok(upstream) = upstream else {
+        return status_response(StatusCode::BAD_GATEWAY, None);
     };
     let status = upstream.status();
     let mut headers = forwarded_headers(upstream.headers());
@@ -420,16 +421,13 @@ async fn forward(shared: &Shared, request: Request, fault: Option<FaultKind>) ->
         .filter(|_| parts.method == Method::GET && status.is_success())
         .zip(length)
         .map(|(kind, length)| BodyFault::new(kind, length, shared.config.stall));
-    let body = match body_fault {
-        Some(body_fault) => {
-            shared.counters.count(body_fault.kind);
-            body_fault.adjust_headers(&mut headers);
-            faulty_body(stream, body_fault)
-        }
-        None => {
-            shared.counters.clean.fetch_add(1, Ordering::Relaxed);
-            Body::from_stream(stream)
-        }
+    let body = if let Some(body_fault) = body_fault {
+        shared.counters.count(body_fault.kind);
+        body_fault.adjust_headers(&mut headers);
+        faulty_body(stream, body_fault)
+    } else {
+        shared.counters.clean.fetch_add(1, Ordering::Relaxed);
+        Body::from_stream(stream)
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

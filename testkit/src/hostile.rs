@@ -131,7 +131,10 @@ impl HostileRegistry {
 
     /// Starts both servers on free ports of 127.0.0.1.
     pub async fn start() -> std::io::Result<Self> {
-        let image = ImageBuilder::new(Flavor::Oci).seed(42).layer(64 * 1024).build()?;
+        let image = ImageBuilder::new(Flavor::Oci)
+            .seed(42)
+            .layer(64 * 1024)
+            .build()?;
         let layer = image.layers[0].blob.read_all()?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let elsewhere_listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -229,7 +232,11 @@ fn split_path(path: &str) -> Option<(&str, &str, &str)> {
         .iter()
         .find_map(|endpoint| {
             let at = rest.find(endpoint)?;
-            Some((&rest[..at], &endpoint[1..endpoint.len() - 1], &rest[at + endpoint.len()..]))
+            Some((
+                &rest[..at],
+                &endpoint[1..endpoint.len() - 1],
+                &rest[at + endpoint.len()..],
+            ))
         })
 }
 
@@ -266,24 +273,40 @@ fn manifest(shared: &Shared, scenario: Scenario, method: &Method) -> Response {
         }
         Scenario::EndlessManifest => {
             let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-            let endless = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            let endless =
+                futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
             respond(StatusCode::OK, &[manifest_type], Body::from_stream(endless))
         }
         Scenario::MalformedChallenge => {
-            let challenge = ("WWW-Authenticate", r#"Bearer realm="http://[::1"#.to_owned());
+            let challenge = (
+                "WWW-Authenticate",
+                r#"Bearer realm="http://[::1"#.to_owned(),
+            );
             respond(StatusCode::UNAUTHORIZED, &[challenge], "")
         }
         Scenario::OversizedHeaders => {
             let big = ("X-Padding", "a".repeat(1024 * 1024));
-            respond(StatusCode::OK, &[manifest_type, big], shared.image.manifest.clone())
+            respond(
+                StatusCode::OK,
+                &[manifest_type, big],
+                shared.image.manifest.clone(),
+            )
         }
         Scenario::HtmlPage => {
             let html = ("Content-Type", "text/html".to_owned());
-            respond(StatusCode::OK, &[html], "<html><body>Welcome to nginx!</body></html>")
+            respond(
+                StatusCode::OK,
+                &[html],
+                "<html><body>Welcome to nginx!</body></html>",
+            )
         }
         Scenario::TextError => {
             let text = ("Content-Type", "text/plain".to_owned());
-            respond(StatusCode::INTERNAL_SERVER_ERROR, &[text], "upstream exploded")
+            respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &[text],
+                "upstream exploded",
+            )
         }
         _ => {
             let digest = ("Docker-Content-Digest", shared.image.digest.to_string());
@@ -317,7 +340,11 @@ fn blob(shared: &Shared, scenario: Scenario, repository: &str, digest: &str) -> 
         }
         Scenario::RedirectElsewhere => {
             let location = format!("http://{}/storage/{repository}/{digest}", shared.elsewhere);
-            respond(StatusCode::TEMPORARY_REDIRECT, &[("Location", location)], "")
+            respond(
+                StatusCode::TEMPORARY_REDIRECT,
+                &[("Location", location)],
+                "",
+            )
         }
         _ => respond(StatusCode::OK, &[], bytes),
     }
@@ -327,7 +354,10 @@ fn upload(shared: &Shared, scenario: Scenario, repository: &str) -> Response {
     if scenario != Scenario::UploadLocationElsewhere {
         return respond(StatusCode::NOT_FOUND, &[], "");
     }
-    let location = format!("http://{}/v2/{repository}/blobs/uploads/stolen", shared.elsewhere);
+    let location = format!(
+        "http://{}/v2/{repository}/blobs/uploads/stolen",
+        shared.elsewhere
+    );
     respond(StatusCode::ACCEPTED, &[("Location", location)], "")
 }
 
@@ -340,7 +370,11 @@ async fn record(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .get(header::AUTHORIZATION)
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
     };
-    shared.received.lock().expect("received lock").push(received);
+    shared
+        .received
+        .lock()
+        .expect("received lock")
+        .push(received);
     if request.uri().path().starts_with("/storage/") {
         return respond(StatusCode::OK, &[], shared.layer.clone());
     }

@@ -3,8 +3,9 @@
 //! Needs the local service stack (`cargo xtask services up`), `skopeo` on `PATH`.
 
 mod reliability {
-    pub mod corpus;
     pub mod copy_under_faults;
+    pub mod corpus;
     pub mod fault_proxy;
     pub mod hostile;
+    pub mod secrets;
 }

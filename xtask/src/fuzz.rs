@@ -63,7 +63,10 @@ fn parse_args(args: &[String]) -> Result<(u64, Vec<String>)> {
         } else if TARGETS.contains(&arg.as_str()) {
             targets.push(arg.clone());
         } else {
-            bail!("unknown fuzz argument `{arg}` (targets: {})", TARGETS.join(", "));
+            bail!(
+                "unknown fuzz argument `{arg}` (targets: {})",
+                TARGETS.join(", ")
+            );
         }
     }
     if targets.is_empty() {

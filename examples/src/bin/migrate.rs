@@ -20,7 +20,7 @@ use wharf_examples::output::{Table, print_report};
 use wharf_examples::registry::{copy_progress, copy_report_table, copy_summary, finish_progress};
 use wharf_examples::secrets::require_secret;
 use wharf_harbor_client::HarborClient;
-use wharf_harbor_client::handlers::projects::NewProject;
+use wharf_harbor_client::handlers::NewProject;
 use wharf_oci_core::client::RegistryClient;
 use wharf_oci_core::copy::{BatchReport, CopyEngine, CopyOptions, CopyPlan, CopyRequest};
 use wharf_oci_core::credentials::{

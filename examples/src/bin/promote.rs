@@ -141,16 +141,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         tags: Vec::new(),
     };
 
-    let findings = match &args.trivy_report {
-        Some(path) => {
-            report.findings_from = path.display().to_string();
-            trivy_findings(path)?
-        }
-        None => {
-            let status = ensure_scan(&source, &digest, args.rescan, wait).await?;
-            report.scan_status = Some(status.to_string());
-            harbor_findings(&source, &digest, &status).await?
-        }
+    let findings = if let Some(path) = &args.trivy_report {
+        report.findings_from = path.display().to_string();
+        trivy_findings(path)?
+    } else {
+        let status = ensure_scan(&source, &digest, args.rescan, wait).await?;
+        report.scan_status = Some(status.to_string());
+        harbor_findings(&source, &digest, &status).await?
     };
     report.decision = policy.decide(findings, Clock::system());
 

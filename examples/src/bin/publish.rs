@@ -301,11 +301,14 @@ fn detect_kind(file: &Path, flag: Kind) -> anyhow::Result<Kind> {
         .file_name()
         .and_then(|name| name.to_str())
         .with_context(|| format!("{} has no file name", file.display()))?;
-    let kind = if name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip") {
+    let kind = if [".whl", ".tar.gz", ".zip"]
+        .iter()
+        .any(|ext| has_suffix(name, ext))
+    {
         Kind::Pypi
-    } else if name.ends_with(".crate") {
+    } else if has_suffix(name, ".crate") {
         Kind::Cargo
-    } else if name.ends_with(".tgz") {
+    } else if has_suffix(name, ".tgz") {
         let bytes =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         if ChartArchive::from_bytes(name, bytes).is_ok() {
@@ -317,6 +320,14 @@ fn detect_kind(file: &Path, flag: Kind) -> anyhow::Result<Kind> {
         bail!("cannot tell the package kind of {name}: pass --kind");
     };
     Ok(kind)
+}
+
+/// Whether `name` ends with `suffix`, ignoring ASCII case (`.WHL` is a wheel too).
+fn has_suffix(name: &str, suffix: &str) -> bool {
+    name.len()
+        .checked_sub(suffix.len())
+        .and_then(|start| name.get(start..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
 }
 
 fn report_table(report: &PublishReport) -> Table {

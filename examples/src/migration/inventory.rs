@@ -64,7 +64,9 @@ pub struct Inventory {
 
 impl Inventory {
     /// Keeps this shard's part: whole repositories (so their shared layers mount) are dealt to
-    /// shards by a stable hash of the source repository.
+    /// shards by a hash of the source repository. `DefaultHasher::new()` uses fixed keys, so
+    /// every pod running the same binary deals the same way.
+    #[must_use]
     pub fn shard(mut self, index: usize, count: usize) -> Self {
         self.items.retain(|item| {
             let mut hasher = DefaultHasher::new();
@@ -87,7 +89,7 @@ pub async fn collect(
     for (source, ecr) in sources.iter().zip(ecr_clients) {
         match (source, ecr) {
             (SourceConfig::Ecr { .. }, Some(ecr)) => {
-                collect_ecr(source, ecr, &mut inventory).await?
+                collect_ecr(source, ecr, &mut inventory).await?;
             }
             (
                 SourceConfig::Registry {

@@ -5,9 +5,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, header};
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
-use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::FaultKind;
 

@@ -46,7 +46,11 @@ async fn setup(seed: u64) -> Setup {
 
 impl Setup {
     fn destination_repository(&self, run: &str, entry: &CorpusImage) -> String {
-        let name = entry.repository.rsplit('/').next().expect("repository name");
+        let name = entry
+            .repository
+            .rsplit('/')
+            .next()
+            .expect("repository name");
         format!("{}/{run}/{name}", self.prefix)
     }
 
@@ -102,7 +106,10 @@ fn assert_all_copied(report: &BatchReport) {
         .map(|failure| format!("{}: {:?}", failure.source, failure.error))
         .collect();
     assert!(failures.is_empty(), "copy failed: {failures:#?}");
-    assert_eq!(report.references.len(), corpus::REPOSITORIES * corpus::TAGS.len());
+    assert_eq!(
+        report.references.len(),
+        corpus::REPOSITORIES * corpus::TAGS.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -120,8 +127,14 @@ async fn the_corpus_survives_a_ten_percent_fault_rate_byte_for_byte() {
         verified.blobs,
         verified.bytes,
     );
-    assert_eq!(verified.manifests, corpus::REPOSITORIES * corpus::TAGS.len());
-    assert!(source.injected() + destination.injected() > 0, "no fault was injected");
+    assert_eq!(
+        verified.manifests,
+        corpus::REPOSITORIES * corpus::TAGS.len()
+    );
+    assert!(
+        source.injected() + destination.injected() > 0,
+        "no fault was injected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -134,7 +147,10 @@ async fn a_repository_failing_for_good_fails_alone_and_a_rerun_completes_it() {
     let failed: Vec<_> = report.failures().collect();
     assert_eq!(failed.len(), corpus::TAGS.len(), "{failed:#?}");
     for failure in &failed {
-        assert!(failure.destinations.iter().all(|d| d.contains(&broken)), "{failure:?}");
+        assert!(
+            failure.destinations.iter().all(|d| d.contains(&broken)),
+            "{failure:?}"
+        );
         assert!(failure.error.as_ref().is_some_and(|e| !e.is_empty()));
     }
     setup.verify("dst", Some(&broken)).await;
@@ -157,5 +173,8 @@ async fn a_repository_failing_for_good_fails_alone_and_a_rerun_completes_it() {
     let rerun = setup.copy("dst").await;
     assert_all_copied(&rerun);
     let verified = setup.verify("dst", None).await;
-    assert_eq!(verified.manifests, corpus::REPOSITORIES * corpus::TAGS.len());
+    assert_eq!(
+        verified.manifests,
+        corpus::REPOSITORIES * corpus::TAGS.len()
+    );
 }

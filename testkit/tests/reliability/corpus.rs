@@ -101,7 +101,10 @@ fn assemble(layers: Vec<Layer>, label: &str) -> Image {
 
 /// Builds the 39 images under `prefix/app-NN`; `seed` makes the content unique per run.
 pub fn build(prefix: &str, seed: u64) -> Vec<CorpusImage> {
-    let base = [single_layer(seed, 96 * 1024), single_layer(seed + 1, 64 * 1024)];
+    let base = [
+        single_layer(seed, 96 * 1024),
+        single_layer(seed + 1, 64 * 1024),
+    ];
     let mut corpus = Vec::new();
     for repo in 0..REPOSITORIES as u64 {
         let dependency = single_layer(seed + 100 + repo, 48 * 1024);

@@ -42,7 +42,11 @@ async fn fetch(url: &str) -> (u16, Option<u64>, Result<Vec<u8>, String>) {
     let response = http.get(url).send().await.expect("response headers");
     let status = response.status().as_u16();
     let length = response.content_length();
-    let body = response.bytes().await.map(|b| b.to_vec()).map_err(|e| e.to_string());
+    let body = response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| e.to_string());
     (status, length, body)
 }
 
@@ -58,7 +62,9 @@ async fn every_fault_kind_does_what_it_says() {
     assert_eq!(proxy.counts().service_unavailable, 1);
 
     let proxy = proxy_with(&registry, FaultKind::TooManyRequests).await;
-    let response = reqwest::get(format!("http://{}{path}", proxy.host())).await.unwrap();
+    let response = reqwest::get(format!("http://{}{path}", proxy.host()))
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 429);
     assert_eq!(response.headers()["retry-after"], "1");
 
@@ -80,15 +86,24 @@ async fn every_fault_kind_does_what_it_says() {
     let proxy = proxy_with(&registry, FaultKind::WrongContentLength).await;
     let (status, length, body) = fetch(&format!("http://{}{path}", proxy.host())).await;
     assert_eq!((status, length), (200, Some(full + 1024)));
-    assert!(body.is_err(), "a short body against its Content-Length must fail");
+    assert!(
+        body.is_err(),
+        "a short body against its Content-Length must fail"
+    );
     assert_eq!(proxy.counts().wrong_content_length, 1);
 }
 
 #[tokio::test]
 async fn a_clean_proxy_streams_the_exact_bytes() {
     let (registry, repository, blob) = pushed_blob().await;
-    let proxy = FaultProxy::start(&registry, FaultConfig::new(1)).await.unwrap();
-    let url = format!("http://{}/v2/{repository}/blobs/{}", proxy.host(), blob.digest);
+    let proxy = FaultProxy::start(&registry, FaultConfig::new(1))
+        .await
+        .unwrap();
+    let url = format!(
+        "http://{}/v2/{repository}/blobs/{}",
+        proxy.host(),
+        blob.digest
+    );
     let (status, _, body) = fetch(&url).await;
     assert_eq!(status, 200);
     assert_eq!(body.unwrap(), blob.read_all().unwrap().to_vec());

@@ -63,9 +63,15 @@ async fn each_bad_manifest_answer_is_a_typed_error_in_bounded_time() {
     let huge = get_manifest(&hostile, Scenario::HugeManifest).await;
     assert!(matches!(huge, Err(Error::TooLarge { .. })), "{huge:?}");
     let endless = get_manifest(&hostile, Scenario::EndlessManifest).await;
-    assert!(matches!(endless, Err(Error::TooLarge { .. })), "{endless:?}");
+    assert!(
+        matches!(endless, Err(Error::TooLarge { .. })),
+        "{endless:?}"
+    );
     let html = get_manifest(&hostile, Scenario::HtmlPage).await;
-    assert!(matches!(html, Err(Error::Manifest(_) | Error::Protocol { .. })), "{html:?}");
+    assert!(
+        matches!(html, Err(Error::Manifest(_) | Error::Protocol { .. })),
+        "{html:?}"
+    );
     let text = get_manifest(&hostile, Scenario::TextError).await;
     assert!(matches!(text, Err(Error::Registry { .. })), "{text:?}");
     let challenge = get_manifest(&hostile, Scenario::MalformedChallenge).await;
@@ -111,7 +117,9 @@ async fn an_upload_location_on_another_host_gets_no_credentials() {
     );
     let blob = &hostile.image().config;
     let push = client.push_blob(&repo, &blob.digest, blob.read_all().expect("config"));
-    let result = tokio::time::timeout(BOUND, push).await.expect("bounded time");
+    let result = tokio::time::timeout(BOUND, push)
+        .await
+        .expect("bounded time");
     let received = hostile.received_elsewhere();
     assert!(
         received.iter().all(|r| r.authorization.is_none()),
@@ -126,7 +134,11 @@ async fn a_hostile_source_pushes_nothing_downstream() {
     let client = client(&hostile, &[&registry]);
     let target = format!("reliability-hostile/{}", uuid::Uuid::new_v4().simple());
     let engine = CopyEngine::new(client, CopyOptions::default().retry(RetryPolicy::never()));
-    for scenario in [Scenario::BadDigest, Scenario::HugeManifest, Scenario::HtmlPage] {
+    for scenario in [
+        Scenario::BadDigest,
+        Scenario::HugeManifest,
+        Scenario::HtmlPage,
+    ] {
         let source = corpus::reference(&hostile.host(), scenario.repository(), "latest");
         let destination = corpus::reference(&registry, &target, "latest");
         let request = CopyRequest::new(source, [destination]);
