@@ -11,6 +11,6 @@ pub mod fault_proxy;
 pub mod harbor_sim;
 pub mod hostile;
 pub mod image;
-pub mod services;
 pub mod pki;
+pub mod services;
 pub mod token;

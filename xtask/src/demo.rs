@@ -170,9 +170,17 @@ impl Demo<'_> {
         ]);
         let config_arg = config.display().to_string();
         let report_arg = report.display().to_string();
+        let plan_arg = self.work.join("migrate-plan.json").display().to_string();
         let plan = self.binaries.run(
             "migrate",
-            &["run", "--config", &config_arg, "--dry-run"],
+            &[
+                "run",
+                "--config",
+                &config_arg,
+                "--dry-run",
+                "--report",
+                &plan_arg,
+            ],
             &env,
         )?;
         ensure!(plan.success(), "migrate --dry-run failed:\n{}", plan.text);

@@ -51,7 +51,7 @@ fn raw_manifest(reference: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
     output.stdout
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_recreates_every_tag_under_the_prefix_and_fails_loudly_on_a_missing_source() {
     let registry = services::registry_plain();
     let host = registry.host.clone();
@@ -139,7 +139,7 @@ async fn copy_recreates_every_tag_under_the_prefix_and_fails_loudly_on_a_missing
     assert_eq!(failed.status.code(), Some(1), "{}", describe(&failed));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_sends_one_layout_to_several_registries() {
     let plain = services::registry_plain();
     let guarded = services::registry_htpasswd();
@@ -210,7 +210,7 @@ fn base64_encode(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_moves_a_registry_into_harbor_and_a_rerun_sends_nothing() {
     let stack = Stack::start(&[]).await;
     let source = services::registry_plain();
@@ -306,7 +306,7 @@ project = "{project}"
     assert_eq!(statuses, ["up_to_date", "up_to_date"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_rewrite_shows_a_diff_and_writes_only_when_asked() {
     let scratch = tempfile::tempdir().unwrap();
     let mapping = scratch.path().join("mapping.toml");

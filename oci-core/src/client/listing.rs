@@ -203,7 +203,9 @@ impl RegistryClient {
         subject: &Digest,
         descriptor: &Descriptor,
     ) -> Result<(), Error> {
-        let tagged = repo.repository_reference().with_tag(&subject.referrers_tag())?;
+        let tagged = repo
+            .repository_reference()
+            .with_tag(&subject.referrers_tag())?;
         let mut index: serde_json::Value = match self.get_manifest_raw(&tagged).await {
             Ok(raw) => serde_json::from_slice(&raw.bytes).map_err(|e| Error::Unsupported {
                 reason: format!("referrers tag of {subject} is not JSON: {e}"),
@@ -274,7 +276,9 @@ impl RegistryClient {
         repo: &Reference,
         digest: &Digest,
     ) -> Result<Vec<Descriptor>, Error> {
-        let tagged = repo.repository_reference().with_tag(&digest.referrers_tag())?;
+        let tagged = repo
+            .repository_reference()
+            .with_tag(&digest.referrers_tag())?;
         match self.get_manifest_raw(&tagged).await {
             Ok(raw) => {
                 let index: IndexPage =

@@ -162,7 +162,9 @@ async fn referrers_follow_their_image() {
     let to = on(&target, &from);
     let engine = CopyEngine::new(client.clone(), CopyOptions::default().referrers(true));
     let tagged_source = from.with_digest(image.digest.clone());
-    let report = engine.copy(&[CopyRequest::new(tagged_source, [to.clone()])]).await;
+    let report = engine
+        .copy(&[CopyRequest::new(tagged_source, [to.clone()])])
+        .await;
     assert!(report.succeeded(), "{report:#?}");
     let referrers = client.referrers(&to, &image.digest, None).await.unwrap();
     let digests: Vec<_> = referrers

@@ -126,11 +126,7 @@ fn request(operation: &Operation) -> Result<String> {
             format!("Option<{ty}>")
         };
         let doc = param_doc(param);
-        let _ = writeln!(
-            fields,
-            "{}    pub {field}: {ty},",
-            doc_lines(&doc, "    ")
-        );
+        let _ = writeln!(fields, "{}    pub {field}: {ty},", doc_lines(&doc, "    "));
     }
     let (output, decoder) = output(operation)?;
     let mut text = String::new();
