@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use clap::Args;
 use wharf_oci_core::client::RegistryClient;
-use wharf_oci_core::copy::{BatchReport, CopyEvent, ProgressObserver};
+use wharf_oci_core::copy::{BatchReport, CopyEvent, CopyPlan, ProgressObserver};
 use wharf_oci_core::credentials::CredentialSource;
 use wharf_oci_core::docker_credentials::DockerCredentials;
 use wharf_oci_core::transport::TransportConfig;
@@ -108,4 +108,38 @@ pub fn copy_summary(report: &BatchReport) -> String {
         human_bytes(report.bytes_copied()),
         report.duration.as_secs_f64()
     )
+}
+
+/// A dry-run plan as a table: one row per reference, then the blob totals.
+pub fn copy_plan_table(plan: &CopyPlan) -> Table {
+    let mut table = Table::new(["SOURCE", "DESTINATION", "DIGEST", "STATE"]);
+    for reference in &plan.references {
+        let state = match (&reference.error, reference.up_to_date) {
+            (Some(error), _) => format!("error: {error}"),
+            (None, true) => "up to date".to_owned(),
+            (None, false) => format!("will copy ({} manifests)", reference.manifests),
+        };
+        table.row([
+            reference.source.clone(),
+            reference.destinations.join(", "),
+            reference.digest.clone().unwrap_or_default(),
+            state,
+        ]);
+    }
+    let totals = plan.totals;
+    table.row([
+        "TOTAL".to_owned(),
+        String::new(),
+        String::new(),
+        format!(
+            "copy {} blobs ({}), mount {} ({}), skip {} ({})",
+            totals.blobs_to_copy,
+            human_bytes(totals.bytes_to_copy),
+            totals.blobs_to_mount,
+            human_bytes(totals.bytes_to_mount),
+            totals.blobs_to_skip,
+            human_bytes(totals.bytes_to_skip),
+        ),
+    ]);
+    table
 }

@@ -250,6 +250,8 @@ mapping = "{mapping}"
                 "production",
                 "--tag",
                 "stable",
+                "--timeout",
+                "120",
             ],
             &env,
         )?;

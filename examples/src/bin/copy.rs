@@ -7,12 +7,12 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures::TryStreamExt as _;
 use wharf_examples::cli::{CommonArgs, OutputFormat, finish};
-use wharf_examples::output::{Table, human_bytes, print_report};
+use wharf_examples::output::print_report;
 use wharf_examples::registry::{
-    RegistryArgs, copy_progress, copy_report_table, copy_summary, finish_progress,
+    RegistryArgs, copy_plan_table, copy_progress, copy_report_table, copy_summary, finish_progress,
 };
 use wharf_oci_core::client::RegistryClient;
-use wharf_oci_core::copy::{CopyEngine, CopyOptions, CopyPlan, CopyRequest};
+use wharf_oci_core::copy::{CopyEngine, CopyOptions, CopyRequest};
 use wharf_oci_core::platform::Platform;
 use wharf_oci_core::reference::Reference;
 
@@ -86,7 +86,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     if args.dry_run {
         let plan = CopyEngine::new(client, options).plan(&requests).await;
-        print_report(args.common.output, &plan, plan_table)?;
+        print_report(args.common.output, &plan, copy_plan_table)?;
         return Ok(plan.references.iter().all(|r| r.error.is_none()));
     }
     let (progress, observer) = copy_progress("copying");
@@ -147,37 +147,4 @@ async fn expand_tags(
     tags.iter()
         .map(|tag| reference.with_tag(tag).map_err(Into::into))
         .collect()
-}
-
-fn plan_table(plan: &CopyPlan) -> Table {
-    let mut table = Table::new(["SOURCE", "DIGEST", "STATE", "MANIFESTS"]);
-    for reference in &plan.references {
-        let state = match (&reference.error, reference.up_to_date) {
-            (Some(error), _) => format!("error: {error}"),
-            (None, true) => "up to date".to_owned(),
-            (None, false) => "will copy".to_owned(),
-        };
-        table.row([
-            reference.source.clone(),
-            reference.digest.clone().unwrap_or_default(),
-            state,
-            reference.manifests.to_string(),
-        ]);
-    }
-    let totals = plan.totals;
-    table.row([
-        "TOTAL".to_owned(),
-        String::new(),
-        format!(
-            "copy {} blobs ({}), mount {} ({}), skip {} ({})",
-            totals.blobs_to_copy,
-            human_bytes(totals.bytes_to_copy),
-            totals.blobs_to_mount,
-            human_bytes(totals.bytes_to_mount),
-            totals.blobs_to_skip,
-            human_bytes(totals.bytes_to_skip),
-        ),
-        String::new(),
-    ]);
-    table
 }

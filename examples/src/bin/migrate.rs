@@ -17,7 +17,9 @@ use wharf_examples::cli::{CommonArgs, OutputFormat, finish};
 use wharf_examples::migration::config::{MigrationConfig, SourceConfig};
 use wharf_examples::migration::inventory::{self, Inventory};
 use wharf_examples::output::{Table, print_report};
-use wharf_examples::registry::{copy_progress, copy_report_table, copy_summary, finish_progress};
+use wharf_examples::registry::{
+    copy_plan_table, copy_progress, copy_report_table, copy_summary, finish_progress,
+};
 use wharf_examples::secrets::require_secret;
 use wharf_harbor_client::HarborClient;
 use wharf_harbor_client::handlers::NewProject;
@@ -171,7 +173,7 @@ async fn run(
                 projects.join(", ")
             }
         );
-        print_report(output, &plan, plan_table)?;
+        print_report(output, &plan, copy_plan_table)?;
         report.plan = Some(plan);
         write_report(report_path, &report)?;
         return Ok(true);
@@ -357,23 +359,6 @@ async fn create_projects(
         tracing::info!(project = %name, "project created");
     }
     Ok(())
-}
-
-fn plan_table(plan: &CopyPlan) -> Table {
-    let mut table = Table::new(["SOURCE", "TARGET", "STATE"]);
-    for reference in &plan.references {
-        let state = match (&reference.error, reference.up_to_date) {
-            (Some(error), _) => format!("error: {error}"),
-            (None, true) => "already in Harbor".to_owned(),
-            (None, false) => "will copy".to_owned(),
-        };
-        table.row([
-            reference.source.clone(),
-            reference.destinations.join(", "),
-            state,
-        ]);
-    }
-    table
 }
 
 fn write_report(path: &Path, report: &MigrationReport<'_>) -> anyhow::Result<()> {

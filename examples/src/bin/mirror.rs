@@ -13,7 +13,9 @@ use clap::Parser;
 use serde::Deserialize;
 use wharf_examples::cli::{CommonArgs, OutputFormat, finish};
 use wharf_examples::output::print_report;
-use wharf_examples::registry::{copy_progress, copy_report_table, copy_summary, finish_progress};
+use wharf_examples::registry::{
+    copy_plan_table, copy_progress, copy_report_table, copy_summary, finish_progress,
+};
 use wharf_examples::secrets::read_secret;
 use wharf_oci_core::client::RegistryClient;
 use wharf_oci_core::copy::{CopyEngine, CopyOptions, CopyRequest};
@@ -117,18 +119,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     if args.dry_run {
         let plan = CopyEngine::new(client, options).plan(&requests).await;
-        print_report(args.common.output, &plan, |plan| {
-            let mut table = wharf_examples::output::Table::new(["SOURCE", "STATE"]);
-            for reference in &plan.references {
-                let state = match (&reference.error, reference.up_to_date) {
-                    (Some(error), _) => format!("error: {error}"),
-                    (None, true) => "in sync".to_owned(),
-                    (None, false) => "changed: will copy".to_owned(),
-                };
-                table.row([reference.source.clone(), state]);
-            }
-            table
-        })?;
+        print_report(args.common.output, &plan, copy_plan_table)?;
         return Ok(plan.references.iter().all(|r| r.error.is_none()));
     }
     let (progress, observer) = copy_progress("mirroring");

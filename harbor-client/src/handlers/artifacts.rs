@@ -405,8 +405,13 @@ impl Artifacts {
         wait: WaitOptions,
     ) -> Result<ScanOutcome, HarborError> {
         let before = self.get(reference).await?;
-        let previous_report =
-            latest_overview(&before).and_then(|(_, summary)| summary.report_id.clone());
+        // Only a finished report counts as "the previous one": when a scan is already pending
+        // or running (an auto-scan on push), the report it ends with is the one to wait for.
+        let previous_report = latest_overview(&before)
+            .filter(|(_, summary)| {
+                ScanStatus::parse(summary.scan_status.as_deref().unwrap_or_default()).is_final()
+            })
+            .and_then(|(_, summary)| summary.report_id.clone());
         match self.scan(reference).await {
             Ok(()) => {}
             Err(error) if error.is_conflict() => tracing::debug!("a scan is already running"),
