@@ -537,12 +537,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (issuer, public_key) = issuer(dir.path());
         let issuer = issuer.with_ttl(Duration::from_secs(2));
-        let issued = issuer
+        let minted = issuer
             .issue("alice", "registry", &[Access::repository("a/b", &["pull"])])
             .unwrap();
-        assert_eq!(issued.expires_in, 2);
+        assert_eq!(minted.expires_in, 2);
 
-        let header = jsonwebtoken::decode_header(&issued.token).unwrap();
+        let header = jsonwebtoken::decode_header(&minted.token).unwrap();
         assert_eq!(header.alg, Algorithm::RS256);
         assert_eq!(header.x5c.unwrap().len(), 1);
 
@@ -550,7 +550,7 @@ mod tests {
         validation.set_audience(&["registry"]);
         validation.set_issuer(&["test-issuer"]);
         let key = DecodingKey::from_rsa_pem(public_key.as_bytes()).unwrap();
-        let claims = jsonwebtoken::decode::<serde_json::Value>(&issued.token, &key, &validation)
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&minted.token, &key, &validation)
             .unwrap()
             .claims;
         assert_eq!(claims["sub"], "alice");

@@ -188,7 +188,7 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
     let auth_file = scratch.path().join("config.json");
     std::fs::write(&auth_file, puller.dockerconfigjson(sim.registry_host())).unwrap();
     let auth_file = auth_file.display().to_string();
-    let pulled = skopeo(&[
+    let inspection = skopeo(&[
         "inspect",
         "--raw",
         "--tls-verify=false",
@@ -197,9 +197,9 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
         &format!("docker://{}/prod/team/app:stable", sim.registry_host()),
     ]);
     assert!(
-        pulled.status.success(),
+        inspection.status.success(),
         "pull with the pull secret failed: {}",
-        String::from_utf8_lossy(&pulled.stderr)
+        String::from_utf8_lossy(&inspection.stderr)
     );
     let elsewhere = skopeo(&[
         "inspect",
