@@ -342,9 +342,8 @@ fn blob_needs(resolved: &[Result<ResolvedImage, Error>]) -> Vec<(RepoKey, Vec<Bl
 /// Which request a job's bytes are counted for: the first one that needs the pair.
 fn job_owners(prepared: &Prepared) -> HashMap<(RepoKey, Digest), usize> {
     let mut owners = HashMap::new();
-    for (index, image) in prepared.resolved.iter().enumerate() {
-        let Ok(image) = image else { continue };
-        for (target, blobs) in blob_needs(std::slice::from_ref(&Ok(image.clone()))) {
+    for (index, resolved) in prepared.resolved.iter().enumerate() {
+        for (target, blobs) in blob_needs(std::slice::from_ref(resolved)) {
             for blob in blobs {
                 owners.entry((target.clone(), blob.digest)).or_insert(index);
             }
