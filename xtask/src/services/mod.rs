@@ -202,7 +202,7 @@ fn failure(service: Service, files: &ServiceFiles, reason: &str) -> String {
     )
 }
 
-/// Creates the verdaccio user (or logs in again) and records its token.
+/// Logs the verdaccio user (already in the htpasswd file) in and records its token.
 fn ensure_npm_user(context: &mut Context, restarted: bool) -> Result<()> {
     if context.state.npm_token.is_some() && !restarted {
         return Ok(());
@@ -213,6 +213,10 @@ fn ensure_npm_user(context: &mut Context, restarted: bool) -> Result<()> {
         state::USER
     );
     let body = serde_json::json!({ "name": state::USER, "password": context.state.password });
+    // The user already exists in the htpasswd file written before start. Verdaccio treats
+    // the PUT as a login only when the request itself is authenticated as that user; without
+    // basic auth it tries to register and answers "username is already registered".
+    let basic = format!("{}:{}", state::USER, context.state.password);
     let output = Command::new("curl")
         .args([
             "-s",
@@ -220,8 +224,10 @@ fn ensure_npm_user(context: &mut Context, restarted: bool) -> Result<()> {
             "PUT",
             "-H",
             "content-type: application/json",
-            "-d",
+            "-u",
         ])
+        .arg(basic)
+        .arg("-d")
         .arg(body.to_string())
         .arg(&url)
         .output()
