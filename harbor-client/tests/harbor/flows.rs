@@ -219,7 +219,6 @@ async fn project_push_promote_scan_and_pull_with_the_rendered_secret() {
     assert!(harbor.system().ping().await.unwrap().contains("Pong"));
 }
 
-// FIXME: same as above: did not finish within 60 s in the last run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn robot_rotation_keeps_the_old_secret_working_until_the_switch() {
     let (sim, harbor) = start().await;

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use wharf_testkit::harbor_sim::HarborSimConfig;
 
-use crate::support::{Harbor, expect_json, skopeo_copy};
+use super::support::{Harbor, expect_json, skopeo_copy};
 
 const REPORT: &str = "application/vnd.security.vulnerability.report; version=1.1";
 

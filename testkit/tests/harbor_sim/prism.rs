@@ -10,7 +10,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use wharf_testkit::harbor_sim::HarborSimConfig;
 
-use crate::support::Harbor;
+use super::support::Harbor;
 
 /// A response violation prism reports that real Harbor also produces.
 struct KnownDifference {

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Harbor, expect_json};
+use super::support::{Harbor, expect_json};
 
 #[tokio::test]
 async fn project_create_keeps_string_metadata_and_quota() {

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{Harbor, skopeo_copy, write_layout};
+use super::support::{Harbor, skopeo_copy, write_layout};
 
 #[tokio::test]
 async fn push_robot_pushes_and_pull_robot_is_refused() {

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Harbor, expect_json, skopeo_copy};
+use super::support::{Harbor, expect_json, skopeo_copy};
 
 #[tokio::test]
 async fn refreshing_a_secret_invalidates_the_old_one_at_once() {

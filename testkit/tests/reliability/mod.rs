@@ -2,10 +2,8 @@
 //!
 //! Needs the local service stack (`cargo xtask services up`), `skopeo` on `PATH`.
 
-mod reliability {
-    pub mod copy_under_faults;
-    pub mod corpus;
-    pub mod fault_proxy;
-    pub mod hostile;
-    pub mod secrets;
-}
+mod copy_under_faults;
+mod corpus;
+mod fault_proxy;
+mod hostile;
+mod secrets;
