@@ -31,6 +31,7 @@ use time::OffsetDateTime;
 
 use crate::kinds::Severity;
 use crate::model::{Report, Vulnerability};
+use crate::text::TextList;
 use crate::timestamp::Timestamp;
 use crate::wire::OrderedMap;
 
@@ -402,15 +403,16 @@ fn trivy_scanner(report: &Report) -> Scanner {
         version: report
             .trivy
             .as_ref()
-            .and_then(|trivy| trivy.version.clone())
-            .unwrap_or_default(),
+            .and_then(|trivy| trivy.version.as_deref())
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
 fn convert_vulnerability(vulnerability: &Vulnerability) -> VulnerabilityItem {
     let links = match vulnerability.primary_url.as_deref() {
         Some(url) if !url.is_empty() => vec![url.to_owned()],
-        _ => vulnerability.references.clone().unwrap_or_default(),
+        _ => owned_texts(vulnerability.references.as_ref()),
     };
     let mut vendor_attributes = Map::new();
     if let Some(cvss) = vulnerability.cvss.as_ref().filter(|cvss| !cvss.is_empty()) {
@@ -428,14 +430,22 @@ fn convert_vulnerability(vulnerability: &Vulnerability) -> VulnerabilityItem {
             .as_ref()
             .map(|status| status.as_str().to_owned()),
         severity: HarborSeverity::from_trivy(vulnerability.severity()),
-        description: vulnerability.description.clone().unwrap_or_default(),
+        description: vulnerability
+            .description
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned(),
         links,
         layer: vulnerability.layer.as_ref().map(|layer| HarborLayer {
-            digest: layer.digest.clone(),
-            diff_id: layer.diff_id.clone(),
+            digest: layer.digest.as_deref().map(str::to_owned),
+            diff_id: layer.diff_id.as_deref().map(str::to_owned),
         }),
         preferred_cvss: None,
-        cwe_ids: vulnerability.cwe_ids.clone().unwrap_or_default(),
+        cwe_ids: owned_texts(vulnerability.cwe_ids.as_ref()),
         vendor_attributes,
     }
+}
+
+fn owned_texts(texts: Option<&TextList>) -> Vec<String> {
+    texts.map(TextList::to_vec).unwrap_or_default()
 }

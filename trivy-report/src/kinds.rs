@@ -87,6 +87,8 @@ impl fmt::Display for Severity {
     }
 }
 
+crate::wire::nothing_to_tighten!(Severity);
+
 /// The error of parsing a severity name strictly (for command lines and policies).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown severity {0:?} (expected UNKNOWN, LOW, MEDIUM, HIGH or CRITICAL)")]
@@ -170,6 +172,8 @@ macro_rules! open_enum {
                 formatter.write_str(self.as_str())
             }
         }
+
+        crate::wire::nothing_to_tighten!($name);
 
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -55,6 +55,7 @@ mod parse;
 pub mod policy;
 mod query;
 pub mod render;
+mod text;
 mod timestamp;
 mod wire;
 
@@ -68,5 +69,6 @@ pub use model::{
 };
 pub use parse::SCHEMA_VERSION;
 pub use query::{Finding, Located, SeverityCounts};
+pub use text::{Text, TextList, Texts};
 pub use timestamp::Timestamp;
 pub use wire::{Extra, OrderedMap};

@@ -2,10 +2,14 @@
 //!
 //! Every struct keeps the fields it does not name in `extra`, so parsing and serialising a
 //! report gives the same JSON back. Named fields are `Option`s: absent stays absent.
+//! Strings are [`Text`] (small strings inline), string arrays [`TextList`] (one buffer per
+//! array) and rarely present JSON blobs `Box<Value>`, which keeps a large report's model
+//! near the size of its string data.
 
 use serde_json::{Number, Value};
 
 use crate::kinds::{ArtifactType, MisconfStatus, ResultClass, Severity, Status};
+use crate::text::{Text, TextList};
 use crate::timestamp::Timestamp;
 use crate::wire::{OrderedMap, wire_struct};
 
@@ -17,13 +21,13 @@ wire_struct! {
         /// `Trivy`: the version of Trivy that wrote the report.
         trivy: TrivyInfo = "Trivy",
         /// `ReportID`.
-        report_id: String = "ReportID",
+        report_id: Text = "ReportID",
         /// `CreatedAt`.
         created_at: Timestamp = "CreatedAt",
         /// `ArtifactID`.
-        artifact_id: String = "ArtifactID",
+        artifact_id: Text = "ArtifactID",
         /// `ArtifactName`: the image reference, path or repository URL that was scanned.
-        artifact_name: String = "ArtifactName",
+        artifact_name: Text = "ArtifactName",
         /// `ArtifactType`.
         artifact_type: ArtifactType = "ArtifactType",
         /// `Metadata`.
@@ -37,7 +41,7 @@ wire_struct! {
     /// `Trivy`: information about the scanner.
     pub struct TrivyInfo {
         /// `Version`.
-        version: String = "Version",
+        version: Text = "Version",
     }
 }
 
@@ -49,33 +53,33 @@ wire_struct! {
         /// `OS`.
         os: Os = "OS",
         /// `ImageID`.
-        image_id: String = "ImageID",
+        image_id: Text = "ImageID",
         /// `DiffIDs`.
-        diff_ids: Vec<String> = "DiffIDs",
+        diff_ids: TextList = "DiffIDs",
         /// `RepoTags`.
-        repo_tags: Vec<String> = "RepoTags",
+        repo_tags: TextList = "RepoTags",
         /// `RepoDigests`.
-        repo_digests: Vec<String> = "RepoDigests",
+        repo_digests: TextList = "RepoDigests",
         /// `Reference`.
-        reference: String = "Reference",
+        reference: Text = "Reference",
         /// `ImageConfig`: the OCI image configuration, kept as JSON.
-        image_config: Value = "ImageConfig",
+        image_config: Box<Value> = "ImageConfig",
         /// `Layers`.
         layers: Vec<LayerMetadata> = "Layers",
         /// `RepoURL` (repository scans).
-        repo_url: String = "RepoURL",
+        repo_url: Text = "RepoURL",
         /// `Branch` (repository scans).
-        branch: String = "Branch",
+        branch: Text = "Branch",
         /// `Tags` (repository scans).
-        tags: Vec<String> = "Tags",
+        tags: TextList = "Tags",
         /// `Commit` (repository scans).
-        commit: String = "Commit",
+        commit: Text = "Commit",
         /// `CommitMsg` (repository scans).
-        commit_msg: String = "CommitMsg",
+        commit_msg: Text = "CommitMsg",
         /// `Author` (repository scans).
-        author: String = "Author",
+        author: Text = "Author",
         /// `Committer` (repository scans).
-        committer: String = "Committer",
+        committer: Text = "Committer",
     }
 }
 
@@ -83,9 +87,9 @@ wire_struct! {
     /// `OS`: the detected operating system.
     pub struct Os {
         /// `Family`, e.g. `alpine`, `debian`.
-        family: String = "Family",
+        family: Text = "Family",
         /// `Name`: the version, e.g. `3.9.4`.
-        name: String = "Name",
+        name: Text = "Name",
         /// `EOSL`: the distribution is past its end of support.
         eosl: bool = "EOSL",
         /// `extended` (lower case in Trivy's output): extended support.
@@ -99,9 +103,9 @@ wire_struct! {
         /// `Size` in bytes.
         size: u64 = "Size",
         /// `Digest`.
-        digest: String = "Digest",
+        digest: Text = "Digest",
         /// `DiffID`.
-        diff_id: String = "DiffID",
+        diff_id: Text = "DiffID",
     }
 }
 
@@ -109,11 +113,11 @@ wire_struct! {
     /// A layer reference on a finding (`Layer`).
     pub struct Layer {
         /// `Digest`.
-        digest: String = "Digest",
+        digest: Text = "Digest",
         /// `DiffID`.
-        diff_id: String = "DiffID",
+        diff_id: Text = "DiffID",
         /// `CreatedBy`.
-        created_by: String = "CreatedBy",
+        created_by: Text = "CreatedBy",
     }
 }
 
@@ -121,11 +125,11 @@ wire_struct! {
     /// One scanned target (`Results[]`): a package database, lock file, config file, ...
     pub struct ScanResult {
         /// `Target`.
-        target: String = "Target",
+        target: Text = "Target",
         /// `Class`.
         class: ResultClass = "Class",
         /// `Type`: an open set (`alpine`, `npm`, `dockerfile`, ...).
-        target_type: String = "Type",
+        target_type: Text = "Type",
         /// `Packages` (only with `--list-all-pkgs`).
         packages: Vec<Package> = "Packages",
         /// `Vulnerabilities`.
@@ -149,55 +153,55 @@ wire_struct! {
     /// A package found in a target (`Packages[]`).
     pub struct Package {
         /// `ID`.
-        id: String = "ID",
+        id: Text = "ID",
         /// `Name`.
-        name: String = "Name",
+        name: Text = "Name",
         /// `Identifier`.
         identifier: PkgIdentifier = "Identifier",
         /// `Version`.
-        version: String = "Version",
+        version: Text = "Version",
         /// `Release`.
-        release: String = "Release",
+        release: Text = "Release",
         /// `Epoch`.
         epoch: i64 = "Epoch",
         /// `Arch`.
-        arch: String = "Arch",
+        arch: Text = "Arch",
         /// `Dev`: a development dependency.
         dev: bool = "Dev",
         /// `SrcName`.
-        src_name: String = "SrcName",
+        src_name: Text = "SrcName",
         /// `SrcVersion`.
-        src_version: String = "SrcVersion",
+        src_version: Text = "SrcVersion",
         /// `SrcRelease`.
-        src_release: String = "SrcRelease",
+        src_release: Text = "SrcRelease",
         /// `SrcEpoch`.
         src_epoch: i64 = "SrcEpoch",
         /// `Licenses`.
-        licenses: Vec<String> = "Licenses",
+        licenses: TextList = "Licenses",
         /// `Maintainer`.
-        maintainer: String = "Maintainer",
+        maintainer: Text = "Maintainer",
         /// `Modularitylabel` (Red Hat).
-        modularity_label: String = "Modularitylabel",
+        modularity_label: Text = "Modularitylabel",
         /// `BuildInfo` (Red Hat), kept as JSON.
-        build_info: Value = "BuildInfo",
+        build_info: Box<Value> = "BuildInfo",
         /// `Indirect` (deprecated by `Relationship`).
         indirect: bool = "Indirect",
         /// `Relationship`: `root`, `direct`, `indirect`, ...
-        relationship: String = "Relationship",
+        relationship: Text = "Relationship",
         /// `DependsOn`.
-        depends_on: Vec<String> = "DependsOn",
+        depends_on: TextList = "DependsOn",
         /// `Layer`.
         layer: Layer = "Layer",
         /// `FilePath`.
-        file_path: String = "FilePath",
+        file_path: Text = "FilePath",
         /// `Digest`.
-        digest: String = "Digest",
+        digest: Text = "Digest",
         /// `Locations`: lines of the lock file.
         locations: Vec<Location> = "Locations",
         /// `InstalledFiles`.
-        installed_files: Vec<String> = "InstalledFiles",
+        installed_files: TextList = "InstalledFiles",
         /// `AnalyzedBy`: the analyzer that found the package.
-        analyzed_by: String = "AnalyzedBy",
+        analyzed_by: Text = "AnalyzedBy",
     }
 }
 
@@ -205,11 +209,11 @@ wire_struct! {
     /// `PkgIdentifier` / `Identifier`: package URL and Trivy's unique id.
     pub struct PkgIdentifier {
         /// `PURL`.
-        purl: String = "PURL",
+        purl: Text = "PURL",
         /// `UID`.
-        uid: String = "UID",
+        uid: Text = "UID",
         /// `BOMRef`.
-        bom_ref: String = "BOMRef",
+        bom_ref: Text = "BOMRef",
     }
 }
 
@@ -217,49 +221,49 @@ wire_struct! {
     /// A detected vulnerability (`Vulnerabilities[]`).
     pub struct Vulnerability {
         /// `VulnerabilityID`, e.g. `CVE-2019-14697`.
-        vulnerability_id: String = "VulnerabilityID",
+        vulnerability_id: Text = "VulnerabilityID",
         /// `VendorIDs`, e.g. advisory ids of the distribution.
-        vendor_ids: Vec<String> = "VendorIDs",
+        vendor_ids: TextList = "VendorIDs",
         /// `PkgID`.
-        pkg_id: String = "PkgID",
+        pkg_id: Text = "PkgID",
         /// `PkgName`.
-        pkg_name: String = "PkgName",
+        pkg_name: Text = "PkgName",
         /// `PkgPath`: the file the package was found in (language packages).
-        pkg_path: String = "PkgPath",
+        pkg_path: Text = "PkgPath",
         /// `PkgIdentifier`.
         pkg_identifier: PkgIdentifier = "PkgIdentifier",
         /// `InstalledVersion`.
-        installed_version: String = "InstalledVersion",
+        installed_version: Text = "InstalledVersion",
         /// `FixedVersion`: empty, one version or a comma-separated list.
-        fixed_version: String = "FixedVersion",
+        fixed_version: Text = "FixedVersion",
         /// `Status`.
         status: Status = "Status",
         /// `Layer`.
         layer: Layer = "Layer",
         /// `SeveritySource`: the vendor whose rating `Severity` is.
-        severity_source: String = "SeveritySource",
+        severity_source: Text = "SeveritySource",
         /// `PrimaryURL`.
-        primary_url: String = "PrimaryURL",
+        primary_url: Text = "PrimaryURL",
         /// `DataSource`.
         data_source: DataSource = "DataSource",
         /// `Custom`, kept as JSON.
-        custom: Value = "Custom",
+        custom: Box<Value> = "Custom",
         /// `Fingerprint`.
-        fingerprint: String = "Fingerprint",
+        fingerprint: Text = "Fingerprint",
         /// `Title`.
-        title: String = "Title",
+        title: Text = "Title",
         /// `Description`.
-        description: String = "Description",
+        description: Text = "Description",
         /// `Severity`. Unknown labels read as `UNKNOWN`.
         severity: Severity = "Severity",
         /// `CweIDs`.
-        cwe_ids: Vec<String> = "CweIDs",
+        cwe_ids: TextList = "CweIDs",
         /// `VendorSeverity`: source -> level 0 (unknown) to 4 (critical).
         vendor_severity: OrderedMap<u8> = "VendorSeverity",
         /// `CVSS`: source -> vectors and scores.
         cvss: OrderedMap<Cvss> = "CVSS",
         /// `References`.
-        references: Vec<String> = "References",
+        references: TextList = "References",
         /// `PublishedDate`.
         published_date: Timestamp = "PublishedDate",
         /// `LastModifiedDate`.
@@ -271,11 +275,11 @@ wire_struct! {
     /// `DataSource`: the advisory database a vulnerability came from.
     pub struct DataSource {
         /// `ID`.
-        id: String = "ID",
+        id: Text = "ID",
         /// `Name`.
-        name: String = "Name",
+        name: Text = "Name",
         /// `URL`.
-        url: String = "URL",
+        url: Text = "URL",
     }
 }
 
@@ -283,11 +287,11 @@ wire_struct! {
     /// One source's CVSS data. Scores keep their JSON number form (`5` stays `5`).
     pub struct Cvss {
         /// `V2Vector`.
-        v2_vector: String = "V2Vector",
+        v2_vector: Text = "V2Vector",
         /// `V3Vector`.
-        v3_vector: String = "V3Vector",
+        v3_vector: Text = "V3Vector",
         /// `V40Vector`.
-        v40_vector: String = "V40Vector",
+        v40_vector: Text = "V40Vector",
         /// `V2Score`.
         v2_score: Number = "V2Score",
         /// `V3Score`.
@@ -313,29 +317,29 @@ wire_struct! {
     /// A misconfiguration (`Misconfigurations[]`).
     pub struct Misconfiguration {
         /// `Type`, e.g. `Dockerfile Security Check`.
-        check_type: String = "Type",
+        check_type: Text = "Type",
         /// `ID`, e.g. `DS002`.
-        id: String = "ID",
+        id: Text = "ID",
         /// `AVDID`, e.g. `AVD-DS-0002`.
-        avd_id: String = "AVDID",
+        avd_id: Text = "AVDID",
         /// `Title`.
-        title: String = "Title",
+        title: Text = "Title",
         /// `Description`.
-        description: String = "Description",
+        description: Text = "Description",
         /// `Message`.
-        message: String = "Message",
+        message: Text = "Message",
         /// `Namespace`.
-        namespace: String = "Namespace",
+        namespace: Text = "Namespace",
         /// `Query`.
-        query: String = "Query",
+        query: Text = "Query",
         /// `Resolution`.
-        resolution: String = "Resolution",
+        resolution: Text = "Resolution",
         /// `Severity`.
         severity: Severity = "Severity",
         /// `PrimaryURL`.
-        primary_url: String = "PrimaryURL",
+        primary_url: Text = "PrimaryURL",
         /// `References`.
-        references: Vec<String> = "References",
+        references: TextList = "References",
         /// `Status`.
         status: MisconfStatus = "Status",
         /// `Layer`.
@@ -343,7 +347,7 @@ wire_struct! {
         /// `CauseMetadata`.
         cause_metadata: CauseMetadata = "CauseMetadata",
         /// `Traces`.
-        traces: Vec<String> = "Traces",
+        traces: TextList = "Traces",
     }
 }
 
@@ -351,11 +355,11 @@ wire_struct! {
     /// `CauseMetadata`: where a misconfiguration is.
     pub struct CauseMetadata {
         /// `Resource`.
-        resource: String = "Resource",
+        resource: Text = "Resource",
         /// `Provider`.
-        provider: String = "Provider",
+        provider: Text = "Provider",
         /// `Service`.
-        service: String = "Service",
+        service: Text = "Service",
         /// `StartLine`.
         start_line: i64 = "StartLine",
         /// `EndLine`.
@@ -365,7 +369,7 @@ wire_struct! {
         /// `Occurrences`, kept as JSON.
         occurrences: Vec<Value> = "Occurrences",
         /// `RenderedCause`, kept as JSON.
-        rendered_cause: Value = "RenderedCause",
+        rendered_cause: Box<Value> = "RenderedCause",
     }
 }
 
@@ -383,15 +387,15 @@ wire_struct! {
         /// `Number`.
         number: i64 = "Number",
         /// `Content`.
-        content: String = "Content",
+        content: Text = "Content",
         /// `IsCause`.
         is_cause: bool = "IsCause",
         /// `Annotation`.
-        annotation: String = "Annotation",
+        annotation: Text = "Annotation",
         /// `Truncated`.
         truncated: bool = "Truncated",
         /// `Highlighted`: the content with terminal colours.
-        highlighted: String = "Highlighted",
+        highlighted: Text = "Highlighted",
         /// `FirstCause`.
         first_cause: bool = "FirstCause",
         /// `LastCause`.
@@ -413,13 +417,13 @@ wire_struct! {
     /// A secret (`Secrets[]`).
     pub struct Secret {
         /// `RuleID`.
-        rule_id: String = "RuleID",
+        rule_id: Text = "RuleID",
         /// `Category`.
-        category: String = "Category",
+        category: Text = "Category",
         /// `Severity`.
         severity: Severity = "Severity",
         /// `Title`.
-        title: String = "Title",
+        title: Text = "Title",
         /// `StartLine`.
         start_line: i64 = "StartLine",
         /// `EndLine`.
@@ -427,7 +431,7 @@ wire_struct! {
         /// `Code`: the lines around the secret.
         code: Code = "Code",
         /// `Match`: the matched line with the secret masked.
-        matched: String = "Match",
+        matched: Text = "Match",
         /// `Layer`.
         layer: Layer = "Layer",
         /// `Offset`.
@@ -441,19 +445,19 @@ wire_struct! {
         /// `Severity`.
         severity: Severity = "Severity",
         /// `Category`, e.g. `restricted`.
-        category: String = "Category",
+        category: Text = "Category",
         /// `PkgName`.
-        pkg_name: String = "PkgName",
+        pkg_name: Text = "PkgName",
         /// `FilePath`.
-        file_path: String = "FilePath",
+        file_path: Text = "FilePath",
         /// `Name`: the license name.
-        name: String = "Name",
+        name: Text = "Name",
         /// `Text`.
-        text: String = "Text",
+        text: Text = "Text",
         /// `Confidence`.
         confidence: Number = "Confidence",
         /// `Link`.
-        link: String = "Link",
+        link: Text = "Link",
     }
 }
 
@@ -461,20 +465,20 @@ wire_struct! {
     /// A finding that an ignore file or VEX suppressed (`ExperimentalModifiedFindings[]`).
     pub struct ModifiedFinding {
         /// `Type`: `vulnerability`, `misconfiguration`, `secret` or `license`.
-        finding_type: String = "Type",
+        finding_type: Text = "Type",
         /// `Status`, e.g. `ignored`, `not_affected`.
-        status: String = "Status",
+        status: Text = "Status",
         /// `Statement`: the reason.
-        statement: String = "Statement",
+        statement: Text = "Statement",
         /// `Source`: the ignore file or VEX document.
-        source: String = "Source",
+        source: Text = "Source",
         /// `Finding`: the suppressed finding, kept as JSON.
-        finding: Value = "Finding",
+        finding: Box<Value> = "Finding",
     }
 }
 
-fn text(field: Option<&String>) -> &str {
-    field.map_or("", String::as_str)
+fn text(field: Option<&Text>) -> &str {
+    field.map_or("", Text::as_str)
 }
 
 impl Report {

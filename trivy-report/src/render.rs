@@ -51,7 +51,7 @@ fn rows(report: &Report) -> Vec<Vec<String>> {
         .results()
         .iter()
         .map(|result| {
-            let kind = result.target_type.clone().unwrap_or_default();
+            let kind = result.target_type.as_deref().unwrap_or_default().to_owned();
             count_row(result.target().to_owned(), kind, result_counts(result))
         })
         .collect();

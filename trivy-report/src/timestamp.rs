@@ -7,6 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::text::Text;
+
 /// A point in time as Trivy writes it (`CreatedAt`, `PublishedDate`, ...).
 ///
 /// The parsed instant keeps nanoseconds; the original text is kept too, so a report
@@ -14,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timestamp {
     instant: OffsetDateTime,
-    text: Box<str>,
+    text: Text,
 }
 
 impl Timestamp {
@@ -46,6 +48,8 @@ impl Timestamp {
         &self.text
     }
 }
+
+crate::wire::nothing_to_tighten!(Timestamp);
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,6 +11,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::text::Text;
+
 /// An object key that borrows from the input when it can (no escapes), so matching known
 /// field names costs no allocation.
 pub(crate) struct Key<'de>(Cow<'de, str>);
@@ -57,7 +59,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// maps are written (a handful of entries, so lookups scan).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderedMap<V> {
-    entries: Vec<(String, V)>,
+    entries: Vec<(Text, V)>,
 }
 
 impl<V> OrderedMap<V> {
@@ -77,7 +79,7 @@ impl<V> OrderedMap<V> {
     }
 
     /// Stores `value` under `key`, replacing an existing entry in place or appending.
-    pub fn insert(&mut self, key: impl Into<String>, value: V) {
+    pub fn insert(&mut self, key: impl Into<Text>, value: V) {
         let key = key.into();
         match self.entries.iter_mut().find(|(name, _)| *name == key) {
             Some(entry) => entry.1 = value,
@@ -103,7 +105,7 @@ impl<V> OrderedMap<V> {
     }
 }
 
-impl<K: Into<String>, V> FromIterator<(K, V)> for OrderedMap<V> {
+impl<K: Into<Text>, V> FromIterator<(K, V)> for OrderedMap<V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut map = Self::new();
         for (key, value) in iter {
@@ -135,10 +137,11 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(4));
+                let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0));
                 while let Some(key) = access.next_key::<Key<'de>>()? {
-                    entries.push((key.into_string(), access.next_value()?));
+                    entries.push((Text::from(key.as_str()), access.next_value()?));
                 }
+                entries.shrink_to_fit();
                 Ok(OrderedMap { entries })
             }
         }
@@ -146,6 +149,41 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
         deserializer.deserialize_map(MapVisitor(std::marker::PhantomData))
     }
 }
+
+/// Gives back the spare capacity a collection was left with while it grew, once a field has
+/// been read: a report is read once and kept, so the slack (up to half of every `Vec`) would
+/// only cost memory. Values without spare capacity use the default, which does nothing.
+pub(crate) trait Tighten {
+    fn tighten(&mut self) {}
+}
+
+impl<T> Tighten for Vec<T> {
+    fn tighten(&mut self) {
+        self.shrink_to_fit();
+    }
+}
+
+impl<V> Tighten for OrderedMap<V> {}
+
+/// Marks types that have no spare capacity to give back.
+macro_rules! nothing_to_tighten {
+    ($($ty:ty),* $(,)?) => {
+        $(impl $crate::wire::Tighten for $ty {})*
+    };
+}
+
+pub(crate) use nothing_to_tighten;
+
+nothing_to_tighten!(
+    Text,
+    u8,
+    u32,
+    u64,
+    i64,
+    bool,
+    Box<Value>,
+    serde_json::Number
+);
 
 /// The fields of an object that its model does not name, in input order. Most objects have
 /// none, so the map is only allocated when needed; it reads as a (possibly empty)
@@ -217,6 +255,8 @@ macro_rules! wire_struct {
             pub extra: $crate::wire::Extra,
         }
 
+        impl $crate::wire::Tighten for $name {}
+
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap as _;
@@ -254,7 +294,10 @@ macro_rules! wire_struct {
                             match key.as_str() {
                                 $(
                                     $key => match access.next_value::<Option<$ty>>()? {
-                                        Some(value) => out.$field = Some(value),
+                                        Some(mut value) => {
+                                            $crate::wire::Tighten::tighten(&mut value);
+                                            out.$field = Some(value);
+                                        }
                                         None => {
                                             out.extra.insert(key.into_string(), serde_json::Value::Null);
                                         }

@@ -159,11 +159,13 @@ fn suppressed_by<T: serde::Serialize>(
     source: &str,
 ) -> ModifiedFinding {
     ModifiedFinding {
-        finding_type: Some(kind.to_owned()),
-        status: Some("ignored".to_owned()),
-        statement: Some(statement.to_owned()),
-        source: Some(source.to_owned()),
-        finding: Some(serde_json::to_value(finding).expect("a finding always serialises")),
+        finding_type: Some(kind.into()),
+        status: Some("ignored".into()),
+        statement: Some(statement.into()),
+        source: Some(source.into()),
+        finding: Some(Box::new(
+            serde_json::to_value(finding).expect("a finding always serialises"),
+        )),
         extra: crate::wire::Extra::default(),
     }
 }

@@ -49,8 +49,8 @@ fn converts_every_vulnerability() {
         let cvss = serde_json::to_value(vulnerability.cvss.as_ref().unwrap()).unwrap();
         assert_eq!(item.vendor_attributes["CVSS"], cvss);
         assert_eq!(
-            item.layer.as_ref().unwrap().diff_id,
-            vulnerability.layer.as_ref().unwrap().diff_id
+            item.layer.as_ref().unwrap().diff_id.as_deref(),
+            vulnerability.layer.as_ref().unwrap().diff_id.as_deref()
         );
     }
 }

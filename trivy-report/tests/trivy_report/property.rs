@@ -7,12 +7,17 @@ use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 use wharf_trivy_report::{
     ArtifactType, Cvss, OrderedMap, PkgIdentifier, Report, ResultClass, ScanResult, Severity,
-    Status, Timestamp, TrivyInfo, Vulnerability,
+    Status, Text, TextList, Timestamp, TrivyInfo, Vulnerability,
 };
 
-fn text() -> impl Strategy<Value = String> {
-    // Includes characters Go escapes (`&`, `<`) and ones JSON must escape.
-    "[a-zA-Z0-9 &<>\"\\\\/.:_\n-]{0,12}"
+fn text() -> impl Strategy<Value = Text> {
+    // Includes characters Go escapes (`&`, `<`) and ones JSON must escape; long enough to
+    // cover both inline (up to 24 bytes) and allocated texts.
+    "[a-zA-Z0-9 &<>\"\\\\/.:_\n-]{0,40}".prop_map(Text::from)
+}
+
+fn text_list() -> impl Strategy<Value = TextList> {
+    vec(text(), 0..3).prop_map(|texts| texts.into_iter().collect())
 }
 
 fn timestamp() -> impl Strategy<Value = Timestamp> {
@@ -63,7 +68,7 @@ fn extra() -> impl Strategy<Value = Map<String, Value>> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        text().prop_map(Value::String),
+        text().prop_map(|text| Value::String(text.into())),
     ];
     let value = leaf.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
@@ -86,7 +91,7 @@ fn vulnerability() -> impl Strategy<Value = Vulnerability> {
         (
             option::of(status()),
             option::of(severity()),
-            option::of(vec(text(), 0..3)),
+            option::of(text_list()),
         ),
         (
             option::of(vec(("[a-z]{2,6}", 0_u8..5), 0..3)),
