@@ -30,9 +30,9 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
@@ -50,6 +50,10 @@ use time::format_description::well_known::Rfc3339;
 
 /// Default lifetime of an issued token (distribution's clients assume 60 s when absent).
 pub const DEFAULT_TTL: Duration = Duration::from_mins(5);
+
+/// How far past a token's `exp` distribution still accepts it (its `token.Leeway`, meant for
+/// clock skew). See [`TokenIssuer::with_verifier_leeway`].
+pub const DISTRIBUTION_LEEWAY: Duration = Duration::from_mins(1);
 
 /// Failure to build an issuer or to sign a token.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,7 @@ pub struct TokenIssuer {
     key: EncodingKey,
     certificate_chain: Vec<String>,
     ttl: Duration,
+    verifier_leeway: Duration,
 }
 
 impl fmt::Debug for TokenIssuer {
@@ -162,6 +167,7 @@ impl fmt::Debug for TokenIssuer {
         f.debug_struct("TokenIssuer")
             .field("issuer", &self.issuer)
             .field("ttl", &self.ttl)
+            .field("verifier_leeway", &self.verifier_leeway)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +191,7 @@ impl TokenIssuer {
             key,
             certificate_chain,
             ttl: DEFAULT_TTL,
+            verifier_leeway: Duration::ZERO,
         })
     }
 
@@ -192,6 +199,16 @@ impl TokenIssuer {
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
+        self
+    }
+
+    /// Compensates a verifier that accepts tokens `leeway` past their `exp` (distribution
+    /// does, by [`DISTRIBUTION_LEEWAY`]): the `exp` and `nbf` claims are moved back by
+    /// `leeway`, so the verifier refuses a token once its lifetime is over, as a strict one
+    /// would. `expires_in` and `issued_at` in the answer are unchanged. Default: none.
+    #[must_use]
+    pub fn with_verifier_leeway(mut self, leeway: Duration) -> Self {
+        self.verifier_leeway = leeway;
         self
     }
 
@@ -215,12 +232,13 @@ impl TokenIssuer {
         let now = OffsetDateTime::now_utc();
         let issued_at = now.unix_timestamp();
         let expires_in = self.ttl.as_secs();
+        let leeway = self.verifier_leeway.as_secs().cast_signed();
         let claims = Claims {
             iss: &self.issuer,
             sub: subject,
             aud: service,
-            exp: issued_at + expires_in.cast_signed(),
-            nbf: issued_at,
+            exp: issued_at + expires_in.cast_signed() - leeway,
+            nbf: issued_at - leeway,
             iat: issued_at,
             jti: uuid::Uuid::new_v4().to_string(),
             access,
@@ -350,17 +368,61 @@ impl UserTable {
     }
 }
 
-/// The issuer and users behind [`router`].
+/// The issuer and users behind [`router`], and a count of the tokens it has issued.
+///
+/// Clones share the count: keep a clone, hand the service to [`router`], and read
+/// [`TokenService::tokens_issued`] or [`TokenService::tokens_issued_per_scope`] to see how
+/// often clients came back for a token.
 #[derive(Debug, Clone)]
 pub struct TokenService {
     issuer: TokenIssuer,
     users: UserTable,
+    issued: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl TokenService {
     /// A service that signs with `issuer` and authorises with `users`.
     pub fn new(issuer: TokenIssuer, users: UserTable) -> Self {
-        Self { issuer, users }
+        Self {
+            issuer,
+            users,
+            issued: Arc::default(),
+        }
+    }
+
+    /// How many tokens this service (or any clone of it) has signed and answered with;
+    /// refused requests are not counted.
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens_issued_per_scope().values().sum()
+    }
+
+    /// Tokens issued so far by requested scope set: the key is the request's scopes as
+    /// `type:name:actions`, sorted and space-separated (empty for a request without scope).
+    /// A count above one means a client came back for the same access, e.g. because its
+    /// token expired.
+    pub fn tokens_issued_per_scope(&self) -> BTreeMap<String, u64> {
+        self.issued.lock().expect("token count lock").clone()
+    }
+
+    fn count_issued(&self, requested: &[Access]) {
+        let mut scopes: Vec<String> = requested
+            .iter()
+            .map(|access| {
+                format!(
+                    "{}:{}:{}",
+                    access.kind,
+                    access.name,
+                    access.actions.join(",")
+                )
+            })
+            .collect();
+        scopes.sort();
+        *self
+            .issued
+            .lock()
+            .expect("token count lock")
+            .entry(scopes.join(" "))
+            .or_default() += 1;
     }
 }
 
@@ -402,13 +464,16 @@ async fn issue_token(
     };
     let subject = credentials.map_or("", |(user, _)| user);
     match service.issuer.issue(subject, &request.service, &grants) {
-        Ok(issued) => Json(TokenResponse {
-            access_token: issued.token.clone(),
-            token: issued.token,
-            expires_in: issued.expires_in,
-            issued_at: issued.issued_at,
-        })
-        .into_response(),
+        Ok(issued) => {
+            service.count_issued(&request.scopes);
+            Json(TokenResponse {
+                access_token: issued.token.clone(),
+                token: issued.token,
+                expires_in: issued.expires_in,
+                issued_at: issued.issued_at,
+            })
+            .into_response()
+        }
         Err(error) => {
             tracing::error!(%error, "cannot sign token");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -563,14 +628,33 @@ mod tests {
         assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
     }
 
+    #[test]
+    fn verifier_leeway_moves_exp_and_nbf_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (issuer, _) = issuer(dir.path());
+        let issuer = issuer
+            .with_ttl(Duration::from_secs(2))
+            .with_verifier_leeway(DISTRIBUTION_LEEWAY);
+        let minted = issuer.issue("alice", "registry", &[]).unwrap();
+        assert_eq!(minted.expires_in, 2, "the answer still says 2 s");
+
+        let payload = minted.token.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        let iat = claims["iat"].as_i64().unwrap();
+        assert_eq!(claims["exp"].as_i64().unwrap(), iat + 2 - 60);
+        assert_eq!(claims["nbf"].as_i64().unwrap(), iat - 60);
+    }
+
     #[tokio::test]
     async fn endpoint_answers_token_and_rejects_bad_password() {
         let dir = tempfile::tempdir().unwrap();
         let (issuer, _) = issuer(dir.path());
-        let app = router(TokenService::new(
-            issuer,
-            UserTable::new().with_user("u", "p"),
-        ));
+        let service = TokenService::new(issuer, UserTable::new().with_user("u", "p"));
         let get = |auth: &str| {
             axum::http::Request::get("/token?service=reg&scope=repository:x:pull")
                 .header(
@@ -581,6 +665,8 @@ mod tests {
                 .unwrap()
         };
 
+        let counted = service.clone();
+        let app = router(service);
         let rejected = app.clone().oneshot(get("u:wrong")).await.unwrap();
         assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
 
@@ -593,5 +679,14 @@ mod tests {
         assert_eq!(body["token"], body["access_token"]);
         assert_eq!(body["expires_in"], DEFAULT_TTL.as_secs());
         assert!(body["issued_at"].as_str().is_some());
+        assert_eq!(
+            counted.tokens_issued(),
+            1,
+            "only the accepted request counts"
+        );
+        assert_eq!(
+            counted.tokens_issued_per_scope(),
+            BTreeMap::from([("repository:x:pull".to_owned(), 1)])
+        );
     }
 }

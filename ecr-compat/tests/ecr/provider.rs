@@ -1,11 +1,13 @@
 //! The credential provider: caching, early refresh, retries, and no expired token ever.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use wharf_ecr_compat::auth::{EcrCredentialProvider, RefreshPolicy};
 use wharf_ecr_compat::clock::{Clock, ManualClock};
-use wharf_oci_core::credentials::{Credential, CredentialError, CredentialSource};
+use wharf_oci_core::credentials::{
+    Credential, CredentialError, CredentialSource, ExpiringCredential,
+};
 use wharf_oci_core::retry::RetryPolicy;
 use wiremock::MockServer;
 
@@ -103,6 +105,86 @@ async fn a_refresh_that_fails_twice_then_succeeds() {
         sleeps[0] <= retry.backoff_step(1) && sleeps[1] <= retry.backoff_step(2),
         "{sleeps:?}"
     );
+}
+
+/// Asserts that `credential` has not expired at `now`.
+fn assert_unexpired(credential: &ExpiringCredential, now: SystemTime) {
+    let expires_at = credential.expires_at.expect("ECR credentials expire");
+    assert!(
+        expires_at > now,
+        "handed out a credential that expired at {expires_at:?} (now {now:?})"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_failing_twice_after_expiry_hands_out_the_new_token_not_the_old() {
+    let fetcher = Arc::new(
+        ScriptedFetcher::default()
+            .then_token("old", t0() + HOUR * 12)
+            .then_failure("refresh 1")
+            .then_failure("refresh 2")
+            .then_token("new", t0() + HOUR * 24),
+    );
+    let clock = ManualClock::at(t0());
+    let provider = provider(fetcher.clone(), &clock);
+    assert_eq!(
+        password(&provider.current().await.unwrap().credential),
+        "old"
+    );
+
+    // The cached token has expired; the refresh fails twice, then its third attempt works.
+    clock.set(t0() + HOUR * 12 + Duration::from_secs(1));
+    let refreshed = provider.current().await.unwrap();
+    assert_eq!(password(&refreshed.credential), "new");
+    assert_unexpired(&refreshed, clock.now());
+    assert_eq!(fetcher.calls(), 1 + 3);
+    assert_eq!(clock.sleeps().len(), 2, "one backoff before each retry");
+    let through_the_trait = provider.credential(REGISTRY).await.unwrap().unwrap();
+    assert_eq!(password(&through_the_trait), "new");
+    assert_eq!(fetcher.calls(), 4, "the new token is cached");
+}
+
+#[tokio::test]
+async fn refreshes_failing_twice_across_the_expiry_never_hand_out_the_expired_token() {
+    let fetcher = Arc::new(
+        ScriptedFetcher::default()
+            .then_token("old", t0() + HOUR * 12)
+            .then_failure("refresh 1")
+            .then_failure("refresh 2")
+            .then_token("new", t0() + HOUR * 24),
+    );
+    let clock = ManualClock::at(t0());
+    // One attempt per refresh, so each failure is a separate refresh.
+    let provider = EcrCredentialProvider::builder(REGISTRY, fetcher.clone())
+        .clock(Arc::new(clock.clone()))
+        .retry_policy(quick_retries(1))
+        .build();
+    provider.current().await.unwrap();
+
+    // Refresh due, 90 s left (more than the 60 s margin): the failure serves the old token,
+    // which is still valid.
+    clock.set(t0() + HOUR * 12 - Duration::from_secs(90));
+    let served = provider.current().await.unwrap();
+    assert_eq!(password(&served.credential), "old");
+    assert_unexpired(&served, clock.now());
+    assert_eq!(fetcher.calls(), 2);
+
+    // After the cooldown, 59 s left: inside the margin the old token counts as expired, and
+    // the second failure is an error, not the old token.
+    clock.set(t0() + HOUR * 12 - Duration::from_secs(59));
+    let error = provider.credential(REGISTRY).await.unwrap_err();
+    assert!(
+        matches!(&error, CredentialError::Expired { registry, source: Some(_) } if registry == REGISTRY),
+        "{error:?}"
+    );
+    assert_eq!(fetcher.calls(), 3);
+
+    // Past the expiry the third refresh works: the new token, never the old one.
+    clock.set(t0() + HOUR * 12 + Duration::from_secs(1));
+    let refreshed = provider.current().await.unwrap();
+    assert_eq!(password(&refreshed.credential), "new");
+    assert_unexpired(&refreshed, clock.now());
+    assert_eq!(fetcher.calls(), 4);
 }
 
 #[tokio::test]
