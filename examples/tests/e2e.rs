@@ -12,4 +12,5 @@ mod e2e {
     pub mod promote;
     pub mod publish;
     pub mod pull_secret;
+    pub mod scan_gate;
 }
