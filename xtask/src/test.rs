@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the whole check, as CI runs it.
 //!
 //! Brings the service stack up, then runs fmt, clippy, doc, the Harbor codegen check (when the
-//! generator exists) and every test with the service environment. Every step runs even after a
+//! generator exists) and every test with the service environment. Optional features that CI
+//! covers (`CI_FEATURES`) are on in each workspace-wide step. Every step runs even after a
 //! failure, so one run shows all problems; the summary has one line per step.
 
 use std::path::Path;
@@ -11,6 +12,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::{codegen, paths, services};
+
+/// Optional features that CI compiles, lints, documents and tests too. Added to every
+/// workspace-wide invocation so that clippy, doc and test resolve the same feature set (one
+/// build of the dependencies, not two).
+const CI_FEATURES: &str = "wharf-examples/kube";
 
 /// A cargo command run as one step.
 struct CargoStep {
@@ -32,6 +38,8 @@ const CARGO_CHECKS: [CargoStep; 3] = [
             "clippy",
             "--workspace",
             "--all-targets",
+            "--features",
+            CI_FEATURES,
             "--",
             "-D",
             "warnings",
@@ -40,7 +48,7 @@ const CARGO_CHECKS: [CargoStep; 3] = [
     },
     CargoStep {
         name: "cargo doc",
-        args: &["doc", "--workspace", "--no-deps"],
+        args: &["doc", "--workspace", "--no-deps", "--features", CI_FEATURES],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
 ];
@@ -78,7 +86,11 @@ pub fn run(args: &[String]) -> Result<()> {
 
     results.push(codegen_check());
     results.push(timed("cargo test", || {
-        cargo(&["test", "--workspace"], &[], &environment)
+        cargo(
+            &["test", "--workspace", "--features", CI_FEATURES],
+            &[],
+            &environment,
+        )
     }));
 
     print_summary(&results)

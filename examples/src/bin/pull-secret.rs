@@ -8,11 +8,12 @@
 //! - `check` proves a Secret works by fetching a manifest through the registry with it;
 //! - `ecr` renders the legacy ECR pull secret, refreshed long before ECR's 12-hour expiry.
 //!
-//! FIXME: the issue asks for an optional `kube` cargo feature that applies the Secrets with
-//! kube-rs server-side apply; kube-rs and k8s-openapi were too heavy to build within this
-//! round on the shared 2-core machine, so the Secrets go to stdout or files for
-//! `kubectl apply --server-side` instead. Adding it means a `kube` feature (off by default),
-//! a `--apply` flag and a `SecretSink::Cluster` variant.
+//! The Secrets go to stdout (one YAML stream for `kubectl apply -f -`), to files written mode
+//! 0600 (`--out-dir`), or, in a build with the cargo feature `kube`, straight to the cluster
+//! (`--apply`): kube-rs server-side apply with field manager `wharf-pull-secret`, using the
+//! kubeconfig (`--kubeconfig`, `--context`, else `KUBECONFIG` or `~/.kube/config`) or the
+//! in-cluster service account. `--apply` reports each namespace as applied or failed and
+//! exits 1 when any failed. Without the feature, `--apply` is a usage error that says so.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+#[cfg(not(feature = "kube"))]
+use clap::CommandFactory as _;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use futures::TryStreamExt as _;
 use serde::Serialize;
@@ -29,6 +32,8 @@ use wharf_ecr_compat::error::BoxError;
 use wharf_ecr_compat::pull_secret::PullSecretRefresher;
 use wharf_examples::cli::{CommonArgs, OutputFormat, finish};
 use wharf_examples::harbor::HarborArgs;
+#[cfg(feature = "kube")]
+use wharf_examples::kubernetes::cluster;
 use wharf_examples::kubernetes::{SecretSink, credentials_from_file};
 use wharf_examples::output::{Table, print_report};
 use wharf_examples::registry::RegistryArgs;
@@ -60,6 +65,10 @@ Examples:
   # the legacy ECR Secret, refreshed every few hours (or once, for a CronJob)
   pull-secret ecr --registry 123456789012.dkr.ecr.eu-west-1.amazonaws.com --region eu-west-1 \\
                   --namespace shop --once | kubectl apply -f -
+
+  # server-side apply straight to the cluster (a build with the `kube` feature)
+  pull-secret create --project production --name k8s-pull --namespace shop,payments --apply \\
+                     --context prod-eu
 
 An existing robot's secret cannot be read back from Harbor: pass it with PULL_SECRET_ROBOT_SECRET
 or --robot-secret-file to reuse the robot, or --refresh to have Harbor issue a new one (the old
@@ -105,6 +114,37 @@ struct EmitArgs {
     /// Write `<namespace>-<secret-name>.yaml` files (mode 0600) here instead of stdout.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+impl EmitArgs {
+    /// Whether the Secret YAML goes to stdout (the report then goes to stderr).
+    fn to_stdout(&self) -> bool {
+        self.out_dir.is_none() && !self.cluster.apply
+    }
+}
+
+/// Applying the Secrets to a cluster.
+#[derive(Debug, Clone, ClapArgs)]
+struct ClusterArgs {
+    /// Server-side apply the Secrets to the cluster (field manager `wharf-pull-secret`)
+    /// instead of printing them; exit 1 if any namespace failed. Needs a build with the
+    /// cargo feature `kube`.
+    #[arg(long, conflicts_with = "out_dir")]
+    apply: bool,
+
+    /// The kubeconfig for --apply (default: KUBECONFIG, ~/.kube/config, else the in-cluster
+    /// service account).
+    #[cfg(feature = "kube")]
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context for --apply (default: the current context).
+    #[cfg(feature = "kube")]
+    #[arg(long, value_name = "NAME", requires = "apply")]
+    context: Option<String>,
 }
 
 /// The robot to work on.
@@ -211,33 +251,185 @@ struct Outcome {
     /// What `check` fetched.
     manifest_digest: Option<String>,
     manifest_media_type: Option<String>,
+    /// Where `--apply` put the Secrets.
+    #[serde(flatten)]
+    apply: ApplyReport,
 }
+
+/// The namespaces `--apply` reached and those it did not.
+#[derive(Debug, Default, Serialize)]
+struct ApplyReport {
+    /// Namespaces whose Secret the API server accepted.
+    applied: Vec<String>,
+    /// Namespaces whose Secret was refused or not delivered.
+    failed: Vec<FailedNamespace>,
+}
+
+/// A namespace where `--apply` failed, and why.
+#[derive(Debug, Serialize)]
+struct FailedNamespace {
+    namespace: String,
+    error: String,
+}
+
+/// What delivering the Secrets did.
+#[derive(Debug, Default)]
+struct Delivery {
+    /// Files written (mode 0600).
+    files: Vec<PathBuf>,
+    apply: ApplyReport,
+}
+
+/// Where the Secrets go, set up before anything is changed in Harbor.
+enum Destination {
+    /// Stdout or files.
+    Yaml(SecretSink),
+    /// Server-side apply to a cluster.
+    #[cfg(feature = "kube")]
+    Cluster(kube::Client),
+}
+
+impl Destination {
+    async fn from_args(emit: &EmitArgs) -> anyhow::Result<Self> {
+        if emit.cluster.apply {
+            Self::cluster(&emit.cluster).await
+        } else {
+            Ok(Self::Yaml(SecretSink::from_out_dir(
+                emit.out_dir.as_deref(),
+            )))
+        }
+    }
+
+    /// A client for the cluster, from the kubeconfig or the in-cluster service account.
+    #[cfg(feature = "kube")]
+    async fn cluster(args: &ClusterArgs) -> anyhow::Result<Self> {
+        let client = cluster::client(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        Ok(Self::Cluster(client))
+    }
+
+    #[cfg(not(feature = "kube"))]
+    #[allow(
+        clippy::unused_async,
+        reason = "the same signature as in a build with `kube`"
+    )]
+    async fn cluster(_: &ClusterArgs) -> anyhow::Result<Self> {
+        bail!("{WITHOUT_KUBE}")
+    }
+
+    /// Writes, prints or applies one Secret per namespace.
+    #[cfg_attr(
+        not(feature = "kube"),
+        allow(clippy::unused_async, reason = "only applying awaits (feature `kube`)")
+    )]
+    async fn deliver(
+        &self,
+        emit: &EmitArgs,
+        dockerconfigjson: &Secret,
+        annotations: &[(&str, &str)],
+    ) -> anyhow::Result<Delivery> {
+        match self {
+            Self::Yaml(sink) => Ok(Delivery {
+                files: sink.emit(
+                    &emit.secret_name,
+                    &emit.namespaces,
+                    dockerconfigjson,
+                    annotations,
+                )?,
+                apply: ApplyReport::default(),
+            }),
+            #[cfg(feature = "kube")]
+            Self::Cluster(client) => {
+                let outcomes = cluster::apply_pull_secrets(
+                    client,
+                    &emit.secret_name,
+                    &emit.namespaces,
+                    dockerconfigjson,
+                    annotations,
+                )
+                .await;
+                Ok(Delivery {
+                    files: Vec::new(),
+                    apply: ApplyReport::from_outcomes(outcomes),
+                })
+            }
+        }
+    }
+}
+
+impl ApplyReport {
+    #[cfg(feature = "kube")]
+    fn from_outcomes(outcomes: Vec<cluster::NamespaceApply>) -> Self {
+        let mut report = Self::default();
+        for outcome in outcomes {
+            match outcome.result {
+                Ok(()) => report.applied.push(outcome.namespace),
+                Err(error) => report.failed.push(FailedNamespace {
+                    namespace: outcome.namespace,
+                    error: cluster::failure_reason(&error),
+                }),
+            }
+        }
+        report
+    }
+
+    fn all_succeeded(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// The usage error for `--apply` in a build without the `kube` feature.
+#[cfg(not(feature = "kube"))]
+const WITHOUT_KUBE: &str = "--apply needs the cargo feature `kube`, and this pull-secret was \
+    built without it: rebuild with `cargo build -p wharf-examples --features kube`, or pipe \
+    the YAML to `kubectl apply --server-side -f -`";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    refuse_apply_without_kube(&args);
     args.common.init_logging();
     finish(run(args).await)
 }
 
+/// Exits with a usage error (2) when `--apply` is asked of a build without `kube`, before
+/// anything is changed in Harbor.
+#[cfg(not(feature = "kube"))]
+fn refuse_apply_without_kube(args: &Args) {
+    let apply = match &args.command {
+        Command::Create(create) => create.emit.cluster.apply,
+        Command::Rotate(rotate) => rotate.emit.cluster.apply,
+        Command::Ecr(ecr) => ecr.emit.cluster.apply,
+        Command::Check(_) => false,
+    };
+    if apply {
+        Args::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, WITHOUT_KUBE)
+            .exit();
+    }
+}
+
+/// A build with `kube` applies.
+#[cfg(feature = "kube")]
+fn refuse_apply_without_kube(_: &Args) {}
+
 async fn run(args: Args) -> anyhow::Result<bool> {
     let (outcome, emitted_to_stdout) = match args.command {
         Command::Create(create) => {
-            let stdout = create.emit.out_dir.is_none();
+            let stdout = create.emit.to_stdout();
             (create_secrets(create).await?, stdout)
         }
         Command::Rotate(rotate) => {
-            let stdout = rotate.emit.out_dir.is_none() && !rotate.finish;
+            let stdout = rotate.emit.to_stdout() && !rotate.finish;
             (rotate_robot(rotate).await?, stdout)
         }
         Command::Check(check) => (check_secret(check).await?, false),
         Command::Ecr(ecr) => {
-            let stdout = ecr.emit.out_dir.is_none();
+            let stdout = ecr.emit.to_stdout();
             (ecr_secrets(ecr).await?, stdout)
         }
     };
     report(args.common.output, &outcome, emitted_to_stdout)?;
-    Ok(true)
+    Ok(outcome.apply.all_succeeded())
 }
 
 /// Prints the report: on stderr when stdout carries the Secret YAML.
@@ -277,11 +469,21 @@ fn outcome_table(outcome: &Outcome) -> Table {
     for deleted in &outcome.deleted {
         table.row(["deleted robot", deleted.as_str()]);
     }
+    for namespace in &outcome.apply.applied {
+        table.row(["applied (server-side)", namespace.as_str()]);
+    }
+    for failed in &outcome.apply.failed {
+        table.row([
+            format!("apply FAILED: {}", failed.namespace),
+            failed.error.clone(),
+        ]);
+    }
     table
 }
 
 async fn create_secrets(args: CreateArgs) -> anyhow::Result<Outcome> {
     require_namespaces(&args.emit)?;
+    let destination = Destination::from_args(&args.emit).await?;
     let harbor = args.robot.harbor.logged_in_client()?;
     let registry = registry_host(&harbor, args.robot.registry.as_deref()).await?;
     let existing = robot_generations(&harbor, &args.robot.project, &args.robot.name).await?;
@@ -310,13 +512,15 @@ async fn create_secrets(args: CreateArgs) -> anyhow::Result<Outcome> {
             robot_name(robot)?
         ),
     };
-    let files = emit(&args.emit, &registry, &robot, &secret)?;
+    let delivery =
+        deliver_robot_secret(&destination, &args.emit, &registry, &robot, &secret).await?;
     Ok(Outcome {
         action: action.to_owned(),
         robot: Some(robot),
         registry: Some(registry),
         namespaces: args.emit.namespaces,
-        files,
+        files: delivery.files,
+        apply: delivery.apply,
         ..Outcome::default()
     })
 }
@@ -335,6 +539,7 @@ async fn rotate_robot(args: RotateArgs) -> anyhow::Result<Outcome> {
         return finish_rotation(&harbor, &newest, generations).await;
     }
     require_namespaces(&args.emit)?;
+    let destination = Destination::from_args(&args.emit).await?;
     if let Some((_, older)) = generations.last() {
         bail!(
             "a rotation is already under way ({} and {} both exist): finish it with --finish first",
@@ -350,13 +555,15 @@ async fn rotate_robot(args: RotateArgs) -> anyhow::Result<Outcome> {
         .await
         .context("cannot start the rotation")?;
     let CreatedRobot { name, secret, .. } = rotation.new;
-    let files = emit(&args.emit, &registry, &name, &secret)?;
+    let delivery =
+        deliver_robot_secret(&destination, &args.emit, &registry, &name, &secret).await?;
     Ok(Outcome {
         action: "rotation started: both robots work until `rotate --finish`".to_owned(),
         robot: Some(name),
         registry: Some(registry),
         namespaces: args.emit.namespaces,
-        files,
+        files: delivery.files,
+        apply: delivery.apply,
         previous: Some(rotation.old_name),
         ..Outcome::default()
     })
@@ -411,6 +618,7 @@ async fn check_secret(args: CheckArgs) -> anyhow::Result<Outcome> {
 
 async fn ecr_secrets(args: EcrArgs) -> anyhow::Result<Outcome> {
     require_namespaces(&args.emit)?;
+    let destination = Destination::from_args(&args.emit).await?;
     let mut builder = EcrClient::builder();
     if let Some(region) = &args.region {
         builder = builder.region(region);
@@ -424,7 +632,6 @@ async fn ecr_secrets(args: EcrArgs) -> anyhow::Result<Outcome> {
         .context("cannot set up the ECR client")?;
     let provider = EcrCredentialProvider::builder(&args.registry, Arc::new(client)).build();
     let refresher = PullSecretRefresher::new(Arc::new(provider));
-    let sink = SecretSink::from_out_dir(args.emit.out_dir.as_deref());
     let mut outcome = Outcome {
         action: "ecr pull secret".to_owned(),
         registry: Some(args.registry.clone()),
@@ -436,28 +643,35 @@ async fn ecr_secrets(args: EcrArgs) -> anyhow::Result<Outcome> {
             .refresh_once()
             .await
             .context("cannot get an ECR token")?;
-        outcome.files = sink.emit(
-            &args.emit.secret_name,
-            &args.emit.namespaces,
-            &secret.dockerconfigjson,
-            &[],
-        )?;
+        let delivery = destination
+            .deliver(&args.emit, &secret.dockerconfigjson, &[])
+            .await?;
+        outcome.files = delivery.files;
+        outcome.apply = delivery.apply;
         return Ok(outcome);
     }
-    // The loop retries failed rounds itself (with backoff) and never ends on its own.
+    // The loop retries failed rounds itself (with backoff) and never ends on its own; a round
+    // in which some namespace was not applied counts as failed, so it is retried soon.
+    let (destination, emit) = (&destination, &args.emit);
     refresher
-        .run(|secret| {
-            let written = sink.emit(
-                &args.emit.secret_name,
-                &args.emit.namespaces,
-                &secret.dockerconfigjson,
-                &[],
-            );
-            async move {
-                let files = written.map_err(BoxError::from)?;
-                tracing::info!(files = files.len(), "ECR pull secrets written");
-                Ok::<_, BoxError>(ControlFlow::Continue(()))
+        .run(|secret| async move {
+            let delivery = destination
+                .deliver(emit, &secret.dockerconfigjson, &[])
+                .await
+                .map_err(BoxError::from)?;
+            if let Some(failure) = delivery.apply.failed.first() {
+                let failed = delivery.apply.failed.len();
+                return Err(BoxError::from(format!(
+                    "{failed} namespace(s) not applied, first {}: {}",
+                    failure.namespace, failure.error
+                )));
             }
+            tracing::info!(
+                files = delivery.files.len(),
+                applied = delivery.apply.applied.len(),
+                "ECR pull secrets delivered"
+            );
+            Ok::<_, BoxError>(ControlFlow::Continue(()))
         })
         .await;
     Ok(outcome)
@@ -470,25 +684,22 @@ fn require_namespaces(emit: &EmitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes the Secrets for a robot.
-fn emit(
+/// Delivers the Secrets for a robot.
+async fn deliver_robot_secret(
+    destination: &Destination,
     emit: &EmitArgs,
     registry: &str,
     robot: &str,
     secret: &Secret,
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> anyhow::Result<Delivery> {
     let config = Secret::new(
         DockerConfigJson::new()
             .registry(registry, robot, secret)
             .to_json(),
     );
-    let sink = SecretSink::from_out_dir(emit.out_dir.as_deref());
-    sink.emit(
-        &emit.secret_name,
-        &emit.namespaces,
-        &config,
-        &[("wharf.dev/robot", robot)],
-    )
+    destination
+        .deliver(emit, &config, &[("wharf.dev/robot", robot)])
+        .await
 }
 
 /// The registry host for the Secrets: the flag, else Harbor's `registry_url`, else the API host.

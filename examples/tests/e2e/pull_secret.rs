@@ -193,3 +193,162 @@ async fn a_missing_namespace_is_refused() {
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--namespace"));
 }
+
+/// `--apply` (feature `kube`): server-side apply through the kubeconfig's context, one result
+/// per namespace, exit 1 when a namespace refused, and no credential in the output.
+#[cfg(feature = "kube")]
+mod apply {
+    use std::path::{Path, PathBuf};
+
+    use base64::Engine as _;
+    use serde_json::{Value, json};
+    use wiremock::matchers::{header, method, path, query_param};
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+    use super::super::sim::{Stack, describe};
+    use super::PULL_SECRET;
+
+    /// A kubeconfig whose current context points nowhere and whose context `test` reaches
+    /// `server` with a bearer token, so the run proves both `--kubeconfig` and `--context`.
+    fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
+        let config = format!(
+            "apiVersion: v1
+kind: Config
+current-context: elsewhere
+clusters:
+- name: elsewhere
+  cluster: {{server: 'http://127.0.0.1:9'}}
+- name: test
+  cluster: {{server: '{server}'}}
+users:
+- name: ci
+  user: {{token: test-token}}
+contexts:
+- name: elsewhere
+  context: {{cluster: elsewhere, user: ci}}
+- name: test
+  context: {{cluster: test, user: ci, namespace: default}}
+"
+        );
+        let file = dir.join("kubeconfig");
+        std::fs::write(&file, config).unwrap();
+        file
+    }
+
+    /// `shop` accepts the apply, `payments` refuses it with a Kubernetes 403 Status.
+    async fn api_server() -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("PATCH"))
+            .and(path("/api/v1/namespaces/shop/secrets/harbor-pull"))
+            .and(query_param("fieldManager", "wharf-pull-secret"))
+            .and(query_param("force", "true"))
+            .and(header("authorization", "Bearer test-token"))
+            .respond_with(|request: &Request| {
+                ResponseTemplate::new(200).set_body_raw(request.body.clone(), "application/json")
+            })
+            .expect(1)
+            .mount(&server)
+            .await;
+        let forbidden = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "secrets \"harbor-pull\" is forbidden", "reason": "Forbidden", "code": 403,
+        });
+        Mock::given(method("PATCH"))
+            .and(path("/api/v1/namespaces/payments/secrets/harbor-pull"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(forbidden))
+            .expect(1)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    /// The robot password inside the Secret the API server received for `shop`.
+    async fn applied_password(server: &MockServer) -> String {
+        let requests = server.received_requests().await.unwrap();
+        let shop = requests
+            .iter()
+            .find(|request| request.url.path().contains("/namespaces/shop/"))
+            .expect("shop was applied");
+        let body: Value = serde_json::from_slice(&shop.body).unwrap();
+        assert_eq!(body["type"], "kubernetes.io/dockerconfigjson");
+        let encoded = body["data"][".dockerconfigjson"].as_str().unwrap();
+        let config: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap(),
+        )
+        .unwrap();
+        let auths = config["auths"].as_object().unwrap();
+        let (_, entry) = auths.iter().next().expect("one registry");
+        assert_eq!(entry["username"], "robot$production+k8s");
+        entry["password"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn apply_reports_each_namespace_and_fails_on_a_refusal() {
+        let stack = Stack::start(&[]).await;
+        stack.project("production", None).await;
+        let api = api_server().await;
+        let scratch = tempfile::tempdir().unwrap();
+        let kubeconfig = kubeconfig(scratch.path(), &api.uri()).display().to_string();
+
+        let output = stack
+            .run_bin(
+                PULL_SECRET,
+                &[
+                    "create",
+                    "--project",
+                    "production",
+                    "--name",
+                    "k8s",
+                    "--namespace",
+                    "shop,payments",
+                    "--apply",
+                    "--kubeconfig",
+                    &kubeconfig,
+                    "--context",
+                    "test",
+                    "--output",
+                    "json",
+                ],
+            )
+            .await;
+
+        assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+        let report: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("stdout is the JSON report only\n{}", describe(&output)));
+        assert_eq!(report["applied"], json!(["shop"]));
+        assert_eq!(report["failed"][0]["namespace"], "payments");
+        let error = report["failed"][0]["error"].as_str().unwrap();
+        assert!(error.starts_with("403 Forbidden"), "{error}");
+        let password = applied_password(&api).await;
+        let everything = format!("{}{}", describe(&output), report);
+        assert!(!everything.contains(&password), "the robot secret leaked");
+    }
+}
+
+#[cfg(not(feature = "kube"))]
+#[tokio::test]
+async fn apply_without_the_kube_feature_is_a_usage_error() {
+    let output = super::sim::run_bin(
+        PULL_SECRET,
+        &[
+            "create",
+            "--harbor",
+            "http://127.0.0.1:9",
+            "--project",
+            "p",
+            "--namespace",
+            "shop",
+            "--apply",
+        ],
+        &[("HARBOR_PASSWORD", "x")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("built without it"),
+        "{}",
+        describe(&output)
+    );
+}
