@@ -12,5 +12,6 @@ mod e2e {
     pub mod promote;
     pub mod publish;
     pub mod pull_secret;
+    pub mod pull_secret_ecr;
     pub mod scan_gate;
 }

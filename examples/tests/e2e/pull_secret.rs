@@ -197,7 +197,7 @@ async fn a_missing_namespace_is_refused() {
 /// `--apply` (feature `kube`): server-side apply through the kubeconfig's context, one result
 /// per namespace, exit 1 when a namespace refused, and no credential in the output.
 #[cfg(feature = "kube")]
-mod apply {
+pub mod apply {
     use std::path::{Path, PathBuf};
 
     use base64::Engine as _;
@@ -210,7 +210,7 @@ mod apply {
 
     /// A kubeconfig whose current context points nowhere and whose context `test` reaches
     /// `server` with a bearer token, so the run proves both `--kubeconfig` and `--context`.
-    fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
+    pub fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
         let config = format!(
             "apiVersion: v1
 kind: Config
