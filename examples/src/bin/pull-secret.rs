@@ -196,8 +196,9 @@ struct RotateArgs {
     #[command(flatten)]
     emit: EmitArgs,
 
-    /// Delete the older robot(s) of a rotation, keeping the newest.
-    #[arg(long)]
+    /// Delete the older robot(s) of a rotation, keeping the newest. Emits no Secrets, so
+    /// `--apply` and `--out-dir` do not combine with it.
+    #[arg(long, conflicts_with_all = ["apply", "out_dir"])]
     finish: bool,
 }
 
@@ -778,6 +779,33 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn finishing_a_rotation_refuses_options_that_emit_secrets() {
+        let rotate = [
+            "pull-secret",
+            "rotate",
+            "--harbor",
+            "https://harbor.example",
+            "--project",
+            "production",
+            "--name",
+            "k8s-pull",
+        ];
+        for extra in [&["--apply"][..], &["--out-dir", "secrets"][..]] {
+            let line = rotate.iter().chain(["--finish"].iter()).chain(extra);
+            let error = <Args as clap::Parser>::try_parse_from(line).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{extra:?}"
+            );
+        }
+        let plain = rotate.iter().chain(["--finish"].iter());
+        if let Err(error) = <Args as clap::Parser>::try_parse_from(plain) {
+            panic!("rotate --finish alone must parse: {error}");
+        }
     }
 
     #[test]
