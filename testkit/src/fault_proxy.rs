@@ -6,7 +6,8 @@
 //! multi-gigabyte blobs as easily as in front of manifests. Upload `Location` headers that
 //! point at the upstream are rewritten to the proxy so later requests of an upload come back
 //! through it. A repository can be made to fail permanently with
-//! [`FaultProxy::fail_repository`].
+//! [`FaultProxy::fail_repository`]; [`FaultConfig::bandwidth`] caps the byte rate of all
+//! response bodies together, so that a transfer takes a known minimum time.
 //!
 //! ```no_run
 //! use wharf_testkit::fault_proxy::{FaultConfig, FaultProxy};
@@ -21,6 +22,7 @@
 //! ```
 
 mod body;
+mod pace;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -40,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use body::{BodyFault, faulty_body};
+use pace::{Pacer, paced};
 
 /// One kind of injected fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +89,7 @@ pub struct FaultConfig {
     stall: Duration,
     retry_after_secs: u64,
     permanent_status: StatusCode,
+    bytes_per_second: Option<u64>,
 }
 
 impl FaultConfig {
@@ -99,6 +103,7 @@ impl FaultConfig {
             stall: Duration::from_secs(3),
             retry_after_secs: 1,
             permanent_status: StatusCode::SERVICE_UNAVAILABLE,
+            bytes_per_second: None,
         }
     }
 
@@ -128,6 +133,14 @@ impl FaultConfig {
     #[must_use]
     pub fn retry_after_secs(mut self, seconds: u64) -> Self {
         self.retry_after_secs = seconds;
+        self
+    }
+
+    /// Limits the response bodies of the whole proxy, all together, to `bytes_per_second`,
+    /// so that a transfer of known size takes a known minimum time. Default: unlimited.
+    #[must_use]
+    pub fn bandwidth(mut self, bytes_per_second: u64) -> Self {
+        self.bytes_per_second = Some(bytes_per_second);
         self
     }
 
@@ -225,6 +238,7 @@ struct Shared {
     schedule: Mutex<StdRng>,
     failing: Mutex<HashSet<String>>,
     counters: Counters,
+    pacer: Option<Arc<Pacer>>,
 }
 
 impl Shared {
@@ -293,6 +307,9 @@ impl FaultProxy {
             http,
             rate: Mutex::new(config.rate),
             schedule: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            pacer: config
+                .bytes_per_second
+                .map(|rate| Arc::new(Pacer::new(rate))),
             config,
             failing: Mutex::new(HashSet::new()),
             counters: Counters::default(),
@@ -393,6 +410,10 @@ fn status_response(status: StatusCode, retry_after: Option<u64>) -> Response {
     response
 }
 
+/// A response body on its way from the upstream to the client.
+type BodyStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
+
 /// Sends the request upstream (body streamed) and streams the answer back, applying
 /// `fault` to its body when it has one.
 async fn forward(shared: &Shared, request: Request, fault: Option<FaultKind>) -> Response {
@@ -417,6 +438,10 @@ async fn forward(shared: &Shared, request: Request, fault: Option<FaultKind>) ->
     rewrite_location(&mut headers, &shared.upstream, &shared.own_host);
     let length = upstream.content_length().filter(|length| *length > 1);
     let stream = upstream.bytes_stream().map_err(std::io::Error::other);
+    let stream: BodyStream = match &shared.pacer {
+        Some(pacer) => Box::pin(paced(stream, Arc::clone(pacer))),
+        None => Box::pin(stream),
+    };
     let body_fault = fault
         .filter(|_| parts.method == Method::GET && status.is_success())
         .zip(length)
@@ -492,6 +517,7 @@ mod tests {
                 config,
                 failing: Mutex::new(HashSet::new()),
                 counters: Counters::default(),
+                pacer: None,
             };
             (0..64).map(|_| shared.draw()).collect::<Vec<_>>()
         };

@@ -13,6 +13,7 @@ use wharf_oci_core::client::RegistryClient;
 use wharf_oci_core::copy::{CopyEngine, CopyOptions, CopyRequest};
 use wharf_oci_core::digest::Digest;
 use wharf_oci_core::reference::Reference;
+use wharf_testkit::fault_proxy::{FaultConfig, FaultProxy};
 use wharf_testkit::image::{Blob, Compression, Flavor, Image, ImageBuilder};
 
 use super::corpus;
@@ -28,6 +29,9 @@ const LARGE_LAYER_BYTES: u64 = 100 * 1000 * 1000;
 const LISTED_REPOSITORIES: usize = 150;
 const PAGE_SIZE: usize = 5;
 const PAUSE_PER_PAGE: Duration = Duration::from_millis(200);
+/// The byte rate of the proxy in front of the copy's source: 300 MB take at least 6 s, three
+/// token lifetimes, however fast the machine is.
+const COPY_SOURCE_BYTES_PER_SECOND: u64 = 50 * 1000 * 1000;
 
 async fn build_large_image(dir: &std::path::Path) -> Image {
     let builder = (0..LARGE_LAYERS).fold(
@@ -68,7 +72,19 @@ async fn a_300_mb_copy_outlives_many_two_second_tokens() {
     let setup = TokenSetup::start(TOKEN_LIFETIME).await;
     let source_registry = setup.registry("source").await;
     let destination_registry = setup.registry("destination").await;
-    let client = setup.client(&[&source_registry, &destination_registry]);
+    // The copy reads the source through a proxy that only paces it (no faults).
+    let paced_source = FaultProxy::start(
+        source_registry.host(),
+        FaultConfig::new(0).bandwidth(COPY_SOURCE_BYTES_PER_SECOND),
+    )
+    .await
+    .expect("pacing proxy");
+    let paced_host = paced_source.host();
+    let client = setup.client(&[
+        source_registry.host(),
+        destination_registry.host(),
+        &paced_host,
+    ]);
     let layers_dir = tempfile::tempdir().expect("layer folder");
     let started = Instant::now();
     let image = build_large_image(layers_dir.path()).await;
@@ -88,15 +104,23 @@ async fn a_300_mb_copy_outlives_many_two_second_tokens() {
     let push_time = started.elapsed();
     let tokens_after_push = setup.tokens_issued();
 
+    let paced = corpus::reference(&paced_host, "big/app", "v1");
     let destination = corpus::reference(destination_registry.host(), "mirror/app", "v1");
     let engine = CopyEngine::new(client.clone(), CopyOptions::default());
+    let per_scope_before_copy = setup.tokens_issued_per_scope();
     let started = Instant::now();
     let report = engine
-        .copy(&[CopyRequest::new(source, [destination.clone()])])
+        .copy(&[CopyRequest::new(paced, [destination.clone()])])
         .await;
     let copy_time = started.elapsed();
     assert!(report.succeeded(), "{report:?}");
     let tokens_during_copy = setup.tokens_issued() - tokens_after_push;
+    let renewed_during_copy =
+        renewals_since(&per_scope_before_copy, &setup.tokens_issued_per_scope());
+    assert!(
+        copy_time > 2 * TOKEN_LIFETIME,
+        "the paced copy took only {copy_time:?}"
+    );
 
     let started = Instant::now();
     let raw = client
@@ -118,7 +142,8 @@ async fn a_300_mb_copy_outlives_many_two_second_tokens() {
         "expiring tokens ({TOKEN_LIFETIME:?}): {image_bytes} bytes generated on disk in \
          {generation_time:.1?}, pushed in {push_time:.1?} \
          ({tokens_after_push} tokens), copied registry to registry in {copy_time:.1?} \
-         ({tokens_during_copy} tokens, {} bytes reported), verified in {verify_time:.1?}; \
+         ({tokens_during_copy} tokens, renewed during the copy for {renewed_during_copy:?}, {} bytes \
+         reported; source paced at {COPY_SOURCE_BYTES_PER_SECOND} B/s), verified in {verify_time:.1?}; \
          {} tokens issued in all for {} scope sets, at most {most_renewed} for one",
         report.bytes_copied(),
         setup.tokens_issued(),
@@ -129,6 +154,23 @@ async fn a_300_mb_copy_outlives_many_two_second_tokens() {
         most_renewed > 1,
         "no token was renewed over a run far longer than {TOKEN_LIFETIME:?}: {per_scope:?}"
     );
+    // The requests that follow the long transfers (the manifest, the tag) needed new tokens.
+    assert!(
+        !renewed_during_copy.is_empty(),
+        "no token was renewed during a {copy_time:?} copy: {per_scope:?}"
+    );
+}
+
+/// The scope sets that got more than one token between the two counts.
+fn renewals_since(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(scope, count)| **count > before.get(*scope).copied().unwrap_or(0) + 1)
+        .map(|(scope, _)| scope.clone())
+        .collect()
 }
 
 /// Pushes one small image under `count` repositories `listed/NNN` and returns their names.
@@ -156,7 +198,7 @@ async fn fill_catalog(client: &RegistryClient, registry: &str, count: usize) -> 
 async fn a_paced_paginated_listing_outlives_two_second_tokens() {
     let setup = TokenSetup::start(TOKEN_LIFETIME).await;
     let registry = setup.registry("listing").await;
-    let client = setup.client(&[&registry]);
+    let client = setup.client(&[registry.host()]);
     let expected = fill_catalog(&client, registry.host(), LISTED_REPOSITORIES).await;
 
     // distribution 2.8 ignores `n` on `tags/list` (one page, whatever is asked), so the

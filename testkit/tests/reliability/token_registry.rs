@@ -148,18 +148,18 @@ impl TokenSetup {
         )
     }
 
-    /// A client for `registries` over plain HTTP, logging in as [`USER`] on each.
-    pub fn client(&self, registries: &[&RegistryProcess]) -> RegistryClient {
+    /// A client for the registries at `hosts` (registries of this setup, or proxies in front
+    /// of them) over plain HTTP, logging in as [`USER`] on each.
+    pub fn client(&self, hosts: &[&str]) -> RegistryClient {
         let transport = TransportConfig::builder()
-            .plain_http_hosts(registries.iter().map(|registry| registry.host()))
+            .plain_http_hosts(hosts.iter().copied())
             .build()
             .expect("transport config");
-        let credentials =
-            registries
-                .iter()
-                .fold(StaticCredentials::new(), |credentials, registry| {
-                    credentials.with(registry.host(), Credential::basic(USER, &*self.password))
-                });
+        let credentials = hosts
+            .iter()
+            .fold(StaticCredentials::new(), |credentials, host| {
+                credentials.with(*host, Credential::basic(USER, &*self.password))
+            });
         RegistryClient::builder()
             .transport(transport)
             .credentials(Arc::new(credentials))
