@@ -8,6 +8,7 @@ use std::path::Path;
 
 use http::Method;
 use reqwest::multipart::{Form, Part};
+use sha2::digest::DynDigest;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
@@ -156,8 +157,10 @@ impl PypiRegistry {
         ))
     }
 
-    /// Downloads a file to `destination`, checking the hash the index announced. On a
-    /// mismatch the written file is removed and [`Error::HashMismatch`] returned.
+    /// Downloads a file to `destination`, checking the hash the index announced (`md5`,
+    /// `sha1`, `sha224`, `sha256`, `sha384` or `sha512`, the algorithms PEP 503 allows; a
+    /// hash of another name is logged and not checked). On a mismatch the written file is
+    /// removed and [`Error::HashMismatch`] returned.
     pub async fn download(
         &self,
         file: &DistributionFile,
@@ -167,7 +170,7 @@ impl PypiRegistry {
         let response = self.http.download(file.url.clone()).await?;
         let (written, actual) = write_hashed(response, destination, file.hash.as_ref()).await?;
         if let (Some((algorithm, expected)), Some(actual)) = (&file.hash, actual)
-            && *expected != actual
+            && !expected.eq_ignore_ascii_case(&actual)
         {
             let _ = tokio::fs::remove_file(destination).await;
             return Err(Error::HashMismatch {
@@ -181,29 +184,58 @@ impl PypiRegistry {
     }
 }
 
-/// Streams the body to a file; returns the size and the SHA-256 when the index gave one
-/// (other algorithms are not checked).
+/// A running hash of one of the algorithms PEP 503 allows in a link's fragment.
+struct FileHasher(Box<dyn DynDigest + Send>);
+
+impl FileHasher {
+    /// The hasher for `algorithm` (`md5`, `sha1`, `sha224`, `sha256`, `sha384` or `sha512`),
+    /// or `None` for any other name.
+    fn for_algorithm(algorithm: &str) -> Option<Self> {
+        let digest: Box<dyn DynDigest + Send> = match algorithm {
+            "md5" => Box::new(md5::Md5::new()),
+            "sha1" => Box::new(sha1::Sha1::new()),
+            "sha224" => Box::new(sha2::Sha224::new()),
+            "sha256" => Box::new(Sha256::new()),
+            "sha384" => Box::new(sha2::Sha384::new()),
+            "sha512" => Box::new(sha2::Sha512::new()),
+            _ => return None,
+        };
+        Some(Self(digest))
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest as lowercase hex, as the index writes it.
+    fn finish(self) -> String {
+        hex::encode(self.0.finalize())
+    }
+}
+
+/// Streams the body to a file; returns the size and, when the index announced a hash of an
+/// algorithm PEP 503 allows, that hash of the bytes received (hex).
 async fn write_hashed(
     mut response: reqwest::Response,
     destination: &Path,
     hash: Option<&(String, String)>,
 ) -> Result<(u64, Option<String>)> {
-    let check = hash.is_some_and(|(algorithm, _)| algorithm == "sha256");
-    if hash.is_some() && !check {
-        // FIXME: only sha256 fragments are verified; md5 and sha512 fragments are accepted unchecked.
-        tracing::warn!("index announced a hash other than sha256; not verified");
+    let mut hasher = hash.and_then(|(algorithm, _)| FileHasher::for_algorithm(algorithm));
+    if let (Some((algorithm, _)), None) = (hash, &hasher) {
+        tracing::warn!(%algorithm, "index announced a hash of an unknown algorithm; not verified");
     }
     let mut out = tokio::fs::File::create(destination)
         .await
         .map_err(|source| Error::io(destination, source))?;
-    let mut hasher = Sha256::new();
     let mut written = 0u64;
     let url = response.url().to_string();
     while let Some(chunk) = response.chunk().await.map_err(|source| Error::Http {
         url: url.clone(),
         source,
     })? {
-        hasher.update(&chunk);
+        if let Some(hasher) = &mut hasher {
+            hasher.update(&chunk);
+        }
         out.write_all(&chunk)
             .await
             .map_err(|source| Error::io(destination, source))?;
@@ -212,7 +244,7 @@ async fn write_hashed(
     out.flush()
         .await
         .map_err(|source| Error::io(destination, source))?;
-    Ok((written, check.then(|| hex::encode(hasher.finalize()))))
+    Ok((written, hasher.map(FileHasher::finish)))
 }
 
 /// The multipart form twine sends for `:action=file_upload`.

@@ -220,6 +220,78 @@ async fn pypi_download_rejects_a_hash_mismatch() {
     assert!(!target.exists());
 }
 
+/// An index whose only link announces `fragment`, serving `body` for the file.
+async fn index_with_one_file(fragment: &str, body: &'static str) -> (MockServer, PypiRegistry) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/simple/demo/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"<a href="/files/demo-1.0.tar.gz#{fragment}">demo-1.0.tar.gz</a>"#
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/demo-1.0.tar.gz"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let index = PypiRegistry::new(
+        &format!("{}/", server.uri()),
+        &format!("{}/simple", server.uri()),
+        Auth::Anonymous,
+    )
+    .unwrap();
+    (server, index)
+}
+
+#[tokio::test]
+async fn pypi_download_checks_every_pep_503_hash_algorithm() {
+    // Digests of the bytes `genuine` (from `openssl dgst`); the upper-case one reads the same.
+    let announced = [
+        "md5=7aa4a242d3ce5fe086e54bd1949ad950",
+        "sha1=6f092934300dd334517ffabce0bd1c7a630251b6",
+        "sha224=66ae8834ff36986f1e5a31d6e31433d1d6235339fabc162ff72d06cb",
+        "sha256=DFEC22473777F0DDAEA98D74045C22AE9029A8E3B75AA8FCCE941AA29E5B073B",
+        "sha384=7d146791924e255d9105c2883c77734f8b12a889497a9c9bfc771a5742369451e6102589a84273aa4681ab56abf064d7",
+        "sha512=3b317a2695613c707d62567ffabbbe2ee64f02d3a06f6e4bdb49c8a590a80e3c694cc880a90fb12af9a88b39cd99ae9a9fe6e3fb1237835b74a86f69031b128c",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for fragment in announced {
+        let algorithm = fragment.split('=').next().unwrap();
+        let target = dir.path().join(format!("{algorithm}.tar.gz"));
+
+        let (_server, index) = index_with_one_file(fragment, "genuine").await;
+        let files = index.files("demo").await.unwrap();
+        assert_eq!(
+            index.download(&files[0], &target).await.unwrap(),
+            7,
+            "{algorithm}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"genuine");
+
+        let (_server, index) = index_with_one_file(fragment, "tampered").await;
+        let files = index.files("demo").await.unwrap();
+        let error = index.download(&files[0], &target).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::HashMismatch { algorithm: a, .. } if a == algorithm),
+            "{algorithm}: {error:?}"
+        );
+        assert!(
+            !target.exists(),
+            "{algorithm}: a file that failed its check stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pypi_download_of_an_unknown_hash_algorithm_is_not_refused() {
+    let (_server, index) = index_with_one_file("blake2b=00", "genuine").await;
+    let files = index.files("demo").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("demo.tar.gz");
+    assert_eq!(index.download(&files[0], &target).await.unwrap(), 7);
+}
+
 #[tokio::test]
 async fn container_registry_client_presents_the_token_as_basic() {
     use wiremock::matchers::header;
