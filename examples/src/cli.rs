@@ -1,5 +1,6 @@
 //! Flags and exit codes shared by every binary.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
@@ -47,6 +48,7 @@ impl CommonArgs {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
             .try_init();
     }

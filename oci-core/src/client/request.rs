@@ -251,7 +251,14 @@ impl RegistryClient {
             && self.inner.retry.has_attempts_left(attempt)
         {
             let wait = self.inner.retry.delay(attempt, retry_after);
-            warn!(%status, attempt, wait_ms = wait.as_millis() as u64, "registry asked to retry later");
+            warn!(
+                registry = %call.registry,
+                method = %call.method,
+                %status,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "registry asked to retry later"
+            );
             return Ok(Next::Again {
                 url: url.clone(),
                 wait: Some(wait),
@@ -346,7 +353,14 @@ impl RegistryClient {
             source.is_timeout() || source.is_connect() || source.is_request() || source.is_body();
         if call.retryable && transient && self.inner.retry.has_attempts_left(attempt) {
             let wait = self.inner.retry.delay(attempt, None);
-            warn!(error = %source, attempt, wait_ms = wait.as_millis() as u64, "request failed; retrying");
+            warn!(
+                registry = %call.registry,
+                method = %call.method,
+                error = %source,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "request failed; retrying"
+            );
             return Ok(Next::Again {
                 url: url.clone(),
                 wait: Some(wait),
