@@ -72,7 +72,7 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Take shard I of N (0-based), splitting by repository: `--shard 2/4`.
-        #[arg(long, value_name = "I/N")]
+        #[arg(long, value_name = "I/N", value_parser = valid_shard)]
         shard: Option<String>,
         /// Where to write the JSON report.
         #[arg(long, default_value = "migrate-report.json")]
@@ -198,11 +198,22 @@ async fn run(
     Ok(succeeded)
 }
 
+/// Checks `--shard` while the command line is read, so that a bad value is a usage error
+/// (exit 2) before anything is listed.
+fn valid_shard(text: &str) -> Result<String, String> {
+    parse_shard(text)
+        .map(|_| text.to_owned())
+        .map_err(|error| format!("{error:#}"))
+}
+
 fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
     let (index, count) = text.split_once('/').context("--shard takes I/N")?;
-    let (index, count): (usize, usize) = (index.parse()?, count.parse()?);
+    let (index, count): (usize, usize) = (
+        index.parse().context("I is not a whole number")?,
+        count.parse().context("N is not a whole number")?,
+    );
     if count == 0 || index >= count {
-        bail!("--shard {text}: I must be below N");
+        bail!("I must be below N (shards are numbered from 0)");
     }
     Ok((index, count))
 }
@@ -456,4 +467,32 @@ fn files_under(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Args as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn shards_are_numbered_from_zero_below_their_count() {
+        assert_eq!(parse_shard("0/4").unwrap(), (0, 4));
+        assert_eq!(parse_shard("3/4").unwrap(), (3, 4));
+        for bad in ["4/4", "0/0", "1", "a/2", "1/b", "-1/2", ""] {
+            assert!(valid_shard(bad).is_err(), "{bad} accepted");
+        }
+        let refused = <Args as clap::Parser>::try_parse_from([
+            "migrate", "run", "--config", "m.toml", "--shard", "3/3",
+        ])
+        .unwrap_err();
+        assert_eq!(refused.exit_code(), 2);
+        assert!(
+            refused.to_string().contains("I must be below N"),
+            "{refused}"
+        );
+    }
 }

@@ -307,6 +307,93 @@ project = "{project}"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_shards_split_the_repositories_without_overlap_or_gap() {
+    const SHARDS: usize = 3;
+    let stack = Stack::start(&[]).await;
+    let source = services::registry_plain();
+    let client = plain_client(&source.host);
+    let team = unique("team");
+    let repositories: Vec<String> = (0..8).map(|n| format!("{team}/svc{n}")).collect();
+    for repository in &repositories {
+        let image = ImageBuilder::new(Flavor::Oci).layer(5_000).build().unwrap();
+        image
+            .push(
+                &client,
+                &Reference::parse(&format!("{}/{repository}:1.0", source.host)).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let project = unique("sharded");
+    let scratch = tempfile::tempdir().unwrap();
+    let (admin, _) = stack.sim.admin();
+    let listed = repositories
+        .iter()
+        .map(|r| format!("\"{r}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config = format!(
+        r#"plain_http = ["{source}", "{registry}", "{harbor_host}"]
+[target]
+url = "{url}"
+registry = "{registry}"
+username = "{admin}"
+[[sources]]
+kind = "registry"
+registry = "{source}"
+repositories = [{listed}]
+project = "{project}"
+"#,
+        source = source.host,
+        registry = stack.sim.registry_host(),
+        harbor_host = stack.sim.url().trim_start_matches("http://"),
+        url = stack.sim.url(),
+    );
+    let config_path = scratch.path().join("migrate.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let config_arg = config_path.display().to_string();
+
+    let mut moved: Vec<String> = Vec::new();
+    for index in 0..SHARDS {
+        let shard = format!("{index}/{SHARDS}");
+        let report = scratch.path().join(format!("report-{index}.json"));
+        let report_arg = report.display().to_string();
+        let args = [
+            "run",
+            "--config",
+            config_arg.as_str(),
+            "--shard",
+            shard.as_str(),
+            "--report",
+            report_arg.as_str(),
+        ];
+        let output = stack.run_bin(env!("CARGO_BIN_EXE_migrate"), &args).await;
+        assert!(output.status.success(), "{}", describe(&output));
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        for reference in written["copy"]["references"].as_array().unwrap() {
+            assert_eq!(reference["status"], "copied", "shard {shard}: {reference}");
+            moved.push(reference["source"].as_str().unwrap().to_owned());
+        }
+    }
+    moved.sort();
+    let mut expected: Vec<String> = repositories
+        .iter()
+        .map(|r| format!("{}/{r}:1.0", source.host))
+        .collect();
+    expected.sort();
+    assert_eq!(moved, expected, "every tag exactly once across the shards");
+
+    let usage = stack
+        .run_bin(
+            env!("CARGO_BIN_EXE_migrate"),
+            &["run", "--config", config_arg.as_str(), "--shard", "3/3"],
+        )
+        .await;
+    assert_eq!(usage.status.code(), Some(2), "{}", describe(&usage));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_rewrite_shows_a_diff_and_writes_only_when_asked() {
     let scratch = tempfile::tempdir().unwrap();
     let mapping = scratch.path().join("mapping.toml");
