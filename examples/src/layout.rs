@@ -13,6 +13,7 @@ use serde::Deserialize;
 use wharf_oci_core::digest::{Algorithm, Digest, Hasher};
 use wharf_oci_core::manifest::{Manifest, ManifestKind};
 use wharf_oci_core::media_type;
+use wharf_oci_core::reference::Reference;
 
 /// Docker's media type for an uncompressed layer tar, as `docker save` stores layers.
 const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
@@ -196,7 +197,11 @@ fn load_docker_save(dir: &Path, name: Option<&str>) -> anyhow::Result<LocalImage
     let chosen = match name {
         Some(name) => saved
             .iter()
-            .find(|s| s.repo_tags.iter().any(|t| t == name))
+            .find(|s| {
+                s.repo_tags
+                    .iter()
+                    .any(|tag| names_the_same_image(tag, name))
+            })
             .with_context(|| format!("no image tagged `{name}` in the archive"))?,
         None if saved.len() == 1 => &saved[0],
         None => bail!("the archive holds {} images: pick one by tag", saved.len()),
@@ -233,6 +238,16 @@ fn load_docker_save(dir: &Path, name: Option<&str>) -> anyhow::Result<LocalImage
     })
 }
 
+/// Whether two image names mean the same image: equal as written, or equal once normalised
+/// (`docker save` writes `nginx:alpine`, skopeo writes `docker.io/library/nginx:alpine`).
+fn names_the_same_image(written: &str, wanted: &str) -> bool {
+    written == wanted
+        || matches!(
+            (Reference::parse(written), Reference::parse(wanted)),
+            (Ok(written), Ok(wanted)) if written == wanted
+        )
+}
+
 /// Digest and size of a file, read in 1 MiB steps.
 fn hash_file(path: &Path) -> anyhow::Result<LocalBlob> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -252,4 +267,31 @@ fn hash_file(path: &Path) -> anyhow::Result<LocalBlob> {
         size,
         path: path.to_path_buf(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_match_as_docker_and_skopeo_write_them() {
+        assert!(names_the_same_image("nginx:alpine", "nginx:alpine"));
+        assert!(names_the_same_image(
+            "docker.io/library/nginx:alpine",
+            "nginx:alpine"
+        ));
+        assert!(names_the_same_image(
+            "docker.io/example/api:1.4",
+            "example/api:1.4"
+        ));
+        assert!(names_the_same_image(
+            "harbor.example.com/staging/api:1.4",
+            "harbor.example.com/staging/api:1.4"
+        ));
+        assert!(!names_the_same_image("nginx:alpine", "nginx:latest"));
+        assert!(!names_the_same_image(
+            "harbor.example.com/api:1.4",
+            "api:1.4"
+        ));
+    }
 }

@@ -205,6 +205,112 @@ async fn push_sends_one_layout_to_several_registries() {
     );
 }
 
+/// `skopeo inspect --raw [--config]` of any skopeo transport (`docker-archive:...`, ...).
+fn skopeo_raw(location: &str, config: bool) -> serde_json::Value {
+    let mut command = Command::new("skopeo");
+    command.args(["inspect", "--raw", "--tls-verify=false"]);
+    if config {
+        command.arg("--config");
+    }
+    let output = command.arg(location).output().expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo inspect {location}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("skopeo prints JSON")
+}
+
+fn layer_digests(manifest: &serde_json::Value) -> Vec<String> {
+    manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| layer["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_takes_an_image_from_a_docker_save_archive() {
+    let plain = services::registry_plain();
+    let client = plain_client(&plain.host);
+    let image = ImageBuilder::new(Flavor::Docker)
+        .layer(40_000)
+        .layer(15_000)
+        .build()
+        .unwrap();
+    let seed = format!("{}/e2e/{}:v1", plain.host, unique("saved"));
+    image
+        .push(&client, &Reference::parse(&seed).unwrap())
+        .await
+        .unwrap();
+    // skopeo writes the archive as `docker save` does: manifest.json, config, layer tars.
+    let scratch = tempfile::tempdir().unwrap();
+    let archive = scratch.path().join("images.tar");
+    let archive_location = format!("docker-archive:{}", archive.display());
+    let status = Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            &format!("docker://{seed}"),
+            &format!("{archive_location}:example/api:1.4"),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let destination = format!("{}/e2e/{}:1.4", plain.host, unique("from-archive"));
+    let archive_arg = archive.display().to_string();
+    let push = |image: &'static str| {
+        let args = [
+            archive_arg.clone(),
+            "--image".to_owned(),
+            image.to_owned(),
+            "--plain-http".to_owned(),
+            plain.host.clone(),
+            "--to".to_owned(),
+            destination.clone(),
+        ];
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_bin(env!("CARGO_BIN_EXE_push"), &args, &[]).await
+        }
+    };
+
+    let unknown = push("example/other:1.4").await;
+    assert_eq!(unknown.status.code(), Some(1), "{}", describe(&unknown));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no image tagged `example/other:1.4`"),
+        "{}",
+        describe(&unknown)
+    );
+
+    let output = push("example/api:1.4").await;
+    assert!(output.status.success(), "{}", describe(&output));
+    let pushed = format!("docker://{destination}");
+    assert_eq!(
+        skopeo_raw(&pushed, true),
+        skopeo_raw(&format!("docker://{seed}"), true),
+        "the image configuration arrives unchanged"
+    );
+    assert_eq!(
+        layer_digests(&skopeo_raw(&pushed, false)),
+        layer_digests(&skopeo_raw(&archive_location, false)),
+        "the layers are the archive's layer tars"
+    );
+    // skopeo verifies every blob digest on the way.
+    let check = Command::new("skopeo")
+        .args(["copy", "--quiet", "--src-tls-verify=false", &pushed])
+        .arg(format!(
+            "oci:{}:check",
+            scratch.path().join("check").display()
+        ))
+        .status()
+        .unwrap();
+    assert!(check.success(), "the pushed image pulls back");
+}
+
 fn base64_encode(text: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(text)
