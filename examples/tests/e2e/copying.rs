@@ -8,7 +8,7 @@ use wharf_oci_core::client::RegistryClient;
 use wharf_oci_core::credentials::Anonymous;
 use wharf_oci_core::reference::Reference;
 use wharf_oci_core::transport::TransportConfig;
-use wharf_testkit::image::{Flavor, ImageBuilder, IndexBuilder};
+use wharf_testkit::image::{ArtifactBuilder, Flavor, ImageBuilder, IndexBuilder};
 use wharf_testkit::services;
 
 use super::sim::{Stack, describe, run_bin};
@@ -202,6 +202,131 @@ async fn push_sends_one_layout_to_several_registries() {
     assert_eq!(
         raw_manifest(&to_guarded, Some((user, password))),
         image.manifest.to_vec()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_picks_one_platform_and_brings_the_signatures_along() {
+    let registry = services::registry_plain();
+    let host = registry.host.clone();
+    let client = plain_client(&host);
+    let amd64 = ImageBuilder::new(Flavor::Oci)
+        .layer(20_000)
+        .build()
+        .unwrap();
+    let arm64 = ImageBuilder::new(Flavor::Oci)
+        .platform("linux", "arm64", Some("v8"))
+        .layer(20_000)
+        .build()
+        .unwrap();
+    let arm64_manifest = arm64.manifest.to_vec();
+    let arm64_digest = arm64.digest.clone();
+    let index = IndexBuilder::new(Flavor::Oci)
+        .image(amd64)
+        .image(arm64)
+        .build();
+    let repo = format!("e2e/{}", unique("multi"));
+    let source = Reference::parse(&format!("{host}/{repo}:2.0")).unwrap();
+    index.push(&client, &source).await.unwrap();
+    let signature = ArtifactBuilder::new(
+        "application/vnd.dev.cosign.artifact.sig.v1+json",
+        &index.digest,
+        index.bytes.len() as u64,
+        wharf_oci_core::media_type::OCI_INDEX,
+    )
+    .payload(
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        &b"{\"critical\":{}}"[..],
+    )
+    .build();
+    signature.push(&client, &source).await.unwrap();
+    let source_arg = source.to_string();
+
+    let prefix = format!("{host}/{}", unique("arm"));
+    let one_platform = run_bin(
+        env!("CARGO_BIN_EXE_copy"),
+        &[
+            "--plain-http",
+            &host,
+            "--platform",
+            "linux/arm64/v8",
+            "--output",
+            "json",
+            "--to",
+            &prefix,
+            &source_arg,
+        ],
+        &[],
+    )
+    .await;
+    assert!(one_platform.status.success(), "{}", describe(&one_platform));
+    let copied = format!("{prefix}/{repo}:2.0");
+    assert_eq!(
+        raw_manifest(&copied, None),
+        arm64_manifest,
+        "the arm64 image itself, not the index"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&one_platform.stdout).unwrap();
+    assert_eq!(
+        report["references"][0]["digest"].as_str(),
+        Some(arm64_digest.as_str()),
+        "the report names the copied platform image: {report}"
+    );
+
+    let missing = run_bin(
+        env!("CARGO_BIN_EXE_copy"),
+        &[
+            "--plain-http",
+            &host,
+            "--platform",
+            "linux/s390x",
+            "--to",
+            &prefix,
+            &source_arg,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+    assert!(
+        describe(&missing).contains("no image for platform linux/s390x"),
+        "{}",
+        describe(&missing)
+    );
+
+    let signed_prefix = format!("{host}/{}", unique("signed"));
+    let with_referrers = run_bin(
+        env!("CARGO_BIN_EXE_copy"),
+        &[
+            "--plain-http",
+            &host,
+            "--referrers",
+            "--to",
+            &signed_prefix,
+            &source_arg,
+        ],
+        &[],
+    )
+    .await;
+    assert!(
+        with_referrers.status.success(),
+        "{}",
+        describe(&with_referrers)
+    );
+    let destination = Reference::parse(&format!("{signed_prefix}/{repo}:2.0")).unwrap();
+    let referrers = client
+        .referrers(&destination, &index.digest, None)
+        .await
+        .unwrap();
+    let digests: Vec<_> = referrers
+        .descriptors
+        .iter()
+        .map(|d| d.digest.clone())
+        .collect();
+    assert_eq!(digests, vec![signature.digest.clone()]);
+    assert_eq!(
+        raw_manifest(&format!("{signed_prefix}/{repo}:2.0"), None),
+        index.bytes.to_vec()
     );
 }
 
