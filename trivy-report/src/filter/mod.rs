@@ -258,6 +258,7 @@ fn filter_misconfigurations(
 ) {
     let misconfigurations = result.misconfigurations.take().unwrap_or_default();
     let target = result.target().to_owned();
+    let unlisted = UnlistedChecks::of(result.misconf_summary.as_ref(), &misconfigurations);
     let (mut successes, mut failures, mut exceptions) = (0, 0, 0);
     let mut kept: Vec<Misconfiguration> = Vec::new();
 
@@ -295,6 +296,9 @@ fn filter_misconfigurations(
         }
     }
 
+    successes += unlisted.successes;
+    failures += unlisted.failures;
+    exceptions += unlisted.exceptions;
     if successes + failures + exceptions == 0 {
         result.misconf_summary = None;
         result.misconfigurations = None;
@@ -307,6 +311,37 @@ fn filter_misconfigurations(
         extra: crate::wire::Extra::default(),
     });
     result.misconfigurations = (!kept.is_empty()).then_some(kept);
+}
+
+/// The checks a report counts in `MisconfSummary` without listing them: Trivy writes only
+/// failed checks unless it ran with `--include-non-failures`, yet counts the passed ones.
+/// Filtering can only judge the checks it sees, so these counts are carried over as they are.
+#[derive(Debug, Default)]
+struct UnlistedChecks {
+    successes: u64,
+    failures: u64,
+    exceptions: u64,
+}
+
+impl UnlistedChecks {
+    fn of(summary: Option<&MisconfSummary>, listed: &[Misconfiguration]) -> Self {
+        let Some(summary) = summary else {
+            return Self::default();
+        };
+        let listed_with = |status: MisconfStatus| {
+            listed
+                .iter()
+                .filter(|misconfiguration| misconfiguration.status.as_ref() == Some(&status))
+                .count() as u64
+        };
+        let unlisted =
+            |counted: Option<u64>, status| counted.unwrap_or(0).saturating_sub(listed_with(status));
+        Self {
+            successes: unlisted(summary.successes, MisconfStatus::Passed),
+            failures: unlisted(summary.failures, MisconfStatus::Failure),
+            exceptions: unlisted(summary.exceptions, MisconfStatus::Exception),
+        }
+    }
 }
 
 fn filter_secrets(

@@ -63,23 +63,75 @@ fn debian_ignore_unfixed() {
 }
 
 #[test]
-fn default_options_leave_vulnerability_reports_unchanged() {
+fn default_options_leave_every_report_unchanged() {
     // Trivy already filtered and sorted these; filtering again with its defaults is the
-    // identity for every report without misconfiguration summaries.
+    // identity, misconfiguration summaries included (their passed checks are counted but not
+    // listed, so the counts must be carried over, not recounted from the listing).
     for path in fixtures::all() {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let original = fixtures::value(&name);
-        let has_config = original["Results"].as_array().is_some_and(|results| {
-            results
-                .iter()
-                .any(|result| result.get("MisconfSummary").is_some())
-        });
-        if has_config {
-            continue;
-        }
         let filtered = fixtures::report(&name).filtered(&FilterOptions::new());
         assert_eq!(serde_json::to_value(&filtered).unwrap(), original, "{name}");
     }
+}
+
+/// `(Successes, Failures, listed misconfiguration ids)` of the result for `target`.
+fn misconfigurations_of(report: &Value, target: &str) -> (Value, Value, Vec<String>) {
+    let result = report["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["Target"] == target)
+        .unwrap_or_else(|| panic!("no result for {target}"));
+    let ids = result["Misconfigurations"]
+        .as_array()
+        .map(|listed| {
+            listed
+                .iter()
+                .map(|m| m["ID"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        result["MisconfSummary"]["Successes"].clone(),
+        result["MisconfSummary"]["Failures"].clone(),
+        ids,
+    )
+}
+
+#[test]
+fn misconfigurations_filter_by_severity_and_ignore_file_and_keep_unlisted_passes() {
+    // helm_testchart: templates/deployment.yaml has 92 passed checks (counted, not listed)
+    // and 6 failures: 1 HIGH, 3 MEDIUM, 2 LOW.
+    let high = FilterOptions::new().severities([Severity::High, Severity::Critical]);
+    let filtered =
+        serde_json::to_value(fixtures::report("helm_testchart").filtered(&high)).unwrap();
+    let (successes, failures, ids) = misconfigurations_of(&filtered, "templates/deployment.yaml");
+    assert_eq!((successes, failures), (Value::from(92), Value::from(1)));
+    assert_eq!(ids.len(), 1);
+
+    let original = fixtures::value("helm_testchart");
+    let (_, _, all_ids) = misconfigurations_of(&original, "templates/deployment.yaml");
+    let ignored = &all_ids[0];
+    let ignore = IgnoreConfig::parse_trivyignore(ignored, ".trivyignore", Clock::system());
+    let options = FilterOptions::new().ignore_config(ignore);
+    let filtered =
+        serde_json::to_value(fixtures::report("helm_testchart").filtered(&options)).unwrap();
+    let (successes, failures, ids) = misconfigurations_of(&filtered, "templates/deployment.yaml");
+    assert_eq!((successes, failures), (Value::from(92), Value::from(5)));
+    assert!(!ids.contains(ignored), "{ignored} is ignored: {ids:?}");
+    let exceptions = filtered["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["Target"] == "templates/deployment.yaml")
+        .unwrap()["MisconfSummary"]["Exceptions"]
+        .clone();
+    assert_eq!(
+        exceptions,
+        Value::from(1),
+        "an ignored check counts as an exception"
+    );
 }
 
 #[test]
