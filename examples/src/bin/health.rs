@@ -95,6 +95,9 @@ struct HealthReport {
     storage_bytes: Option<i64>,
     threshold_percent: f64,
     projects: Vec<ProjectUsage>,
+    /// Details that could not be read (system info, statistics, quotas), with the reason:
+    /// a broken Harbor still gets its components reported.
+    unavailable: Vec<String>,
     /// Why the check failed (empty when it passed).
     problems: Vec<String>,
 }
@@ -119,7 +122,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let harbor = args.harbor.client()?;
     let mut report = read_health(&harbor, args.threshold).await?;
     if logged_in {
-        add_system_details(&harbor, &mut report).await?;
+        add_system_details(&harbor, &mut report).await;
     }
     report.problems = problems(&report);
     match args.output {
@@ -160,43 +163,40 @@ async fn read_health(harbor: &HarborClient, threshold: f64) -> anyhow::Result<He
         storage_bytes: None,
         threshold_percent: threshold,
         projects: Vec::new(),
+        unavailable: Vec::new(),
         problems: Vec::new(),
     })
 }
 
-/// System info, statistics and quotas: these need a login.
-async fn add_system_details(
-    harbor: &HarborClient,
-    report: &mut HealthReport,
-) -> anyhow::Result<()> {
-    let info = harbor
-        .system()
-        .info()
-        .await
-        .context("cannot read /systeminfo")?;
-    report.version = info.harbor_version;
-    report.registry_url = info.registry_url;
-    let statistics = harbor
-        .system()
-        .statistics()
-        .await
-        .context("cannot read /statistics")?;
-    report.project_count = statistics.total_project_count;
-    report.repository_count = statistics.total_repo_count;
-    report.storage_bytes = statistics.total_storage_consumption;
-    let quotas: Vec<Quota> = harbor
-        .quotas()
-        .list()
-        .stream()
-        .try_collect()
-        .await
-        .context("cannot list quotas")?;
-    report.projects = quotas
-        .iter()
-        .map(|quota| project_usage(quota, report.threshold_percent))
-        .collect();
-    report.projects.sort_by(|a, b| a.project.cmp(&b.project));
-    Ok(())
+/// System info, statistics and quotas: these need a login. What cannot be read is noted in
+/// `unavailable` and the rest still filled in.
+async fn add_system_details(harbor: &HarborClient, report: &mut HealthReport) {
+    match harbor.system().info().await {
+        Ok(info) => {
+            report.version = info.harbor_version;
+            report.registry_url = info.registry_url;
+        }
+        Err(error) => report.unavailable.push(format!("system info: {error}")),
+    }
+    match harbor.system().statistics().await {
+        Ok(statistics) => {
+            report.project_count = statistics.total_project_count;
+            report.repository_count = statistics.total_repo_count;
+            report.storage_bytes = statistics.total_storage_consumption;
+        }
+        Err(error) => report.unavailable.push(format!("statistics: {error}")),
+    }
+    let quotas: Result<Vec<Quota>, _> = harbor.quotas().list().stream().try_collect().await;
+    match quotas {
+        Ok(quotas) => {
+            report.projects = quotas
+                .iter()
+                .map(|quota| project_usage(quota, report.threshold_percent))
+                .collect();
+            report.projects.sort_by(|a, b| a.project.cmp(&b.project));
+        }
+        Err(error) => report.unavailable.push(format!("quotas: {error}")),
+    }
 }
 
 fn project_usage(quota: &Quota, threshold: f64) -> ProjectUsage {
@@ -244,6 +244,9 @@ fn problems(report: &HealthReport) -> Vec<String> {
             project.used_percent.unwrap_or_default(),
             report.threshold_percent
         ));
+    }
+    for detail in &report.unavailable {
+        problems.push(format!("cannot read {detail}"));
     }
     problems
 }
@@ -411,6 +414,32 @@ mod tests {
         let unlimited = project_usage(&quota("free", 90, -1), 80.0);
         assert!(!unlimited.over_threshold);
         assert_eq!(unlimited.limit_bytes, None);
+    }
+
+    #[test]
+    fn details_that_cannot_be_read_are_problems_but_components_still_count() {
+        let report = HealthReport {
+            healthy: true,
+            components: vec![Component {
+                name: "core".to_owned(),
+                healthy: true,
+                error: None,
+            }],
+            version: None,
+            registry_url: None,
+            project_count: None,
+            repository_count: None,
+            storage_bytes: None,
+            threshold_percent: 80.0,
+            projects: Vec::new(),
+            unavailable: vec!["statistics: harbor answered 500".to_owned()],
+            problems: Vec::new(),
+        };
+        assert_eq!(
+            problems(&report),
+            ["cannot read statistics: harbor answered 500"]
+        );
+        assert!(render_table(&report).contains("component core"));
     }
 
     #[test]

@@ -31,6 +31,14 @@ async fn storage_above_the_threshold_fails_the_check() {
     assert!(used > 0, "the pushed image counts against the quota");
     stack.project("tight", Some(used + used / 10)).await;
     stack.push_image(scratch.path(), "tight/app:1.0").await;
+    // Its own image differs in a label (and a timestamp), so its size may differ by a byte.
+    let used = stack
+        .harbor
+        .quotas()
+        .project_usage("tight")
+        .await
+        .unwrap()
+        .used;
 
     let over = stack.run_bin(HEALTH, &["--output", "json"]).await;
     assert_eq!(over.status.code(), Some(1), "{}", describe(&over));
@@ -75,4 +83,46 @@ async fn anonymous_health_reads_only_the_components() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(report["components"].as_array().unwrap().len() > 1);
     assert!(report["version"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhealthy_component_fails_the_check_and_is_named() {
+    let mut stack = Stack::start(&[]).await;
+    stack.sim.stop_registry();
+
+    let table = stack.run_bin(HEALTH, &[]).await;
+    assert_eq!(table.status.code(), Some(1), "{}", describe(&table));
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.lines()
+            .any(|line| line.contains("component registry") && line.contains("unhealthy")),
+        "{}",
+        describe(&table)
+    );
+
+    let json = stack.run_bin(HEALTH, &["--output", "json"]).await;
+    assert_eq!(json.status.code(), Some(1), "{}", describe(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["healthy"], false, "{report:#}");
+    // Harbor answers the rest from its database while the registry is down.
+    assert_eq!(report["unavailable"], serde_json::json!([]), "{report:#}");
+    assert!(
+        report["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("component registry is unhealthy"),
+        "{report:#}"
+    );
+
+    let metrics = stack.run_bin(HEALTH, &["--output", "prometheus"]).await;
+    assert_eq!(metrics.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        text.contains("harbor_component_healthy{component=\"registry\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("harbor_component_healthy{component=\"core\"} 1"),
+        "{text}"
+    );
 }

@@ -367,6 +367,12 @@ impl HarborSimHandle {
             .insert(repository.to_owned(), fixture.to_owned());
     }
 
+    /// Kills the simulator's registry process, as an outage would: the API keeps answering
+    /// and `/health` reports the `registry` component unhealthy, as Harbor does.
+    pub fn stop_registry(&mut self) {
+        self.process.kill();
+    }
+
     /// Stops the API and the registry and waits for the API task to end.
     pub async fn shutdown(mut self) {
         if let Some(shutdown) = self.shutdown.take() {

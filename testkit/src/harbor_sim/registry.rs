@@ -98,6 +98,15 @@ impl RegistryProcess {
     }
 }
 
+impl RegistryProcess {
+    /// Kills the registry process (an outage); later requests to it fail.
+    pub(crate) fn kill(&mut self) {
+        // The child may already be gone; either way it no longer serves.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for RegistryProcess {
     fn drop(&mut self) {
         // The child may already be gone; nothing useful to do with an error here.

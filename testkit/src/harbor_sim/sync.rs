@@ -35,17 +35,37 @@ pub(crate) struct Found {
 
 /// Syncs every repository of the registry that belongs to a known project.
 pub(crate) async fn sync_all(sim: &Sim) -> Result<(), ApiError> {
-    let catalog = sim.registry.catalog().await?;
+    let Some(catalog) = reachable_catalog(sim).await else {
+        return Ok(());
+    };
     for repository in catalog {
         sync_repository(sim, &repository).await?;
     }
     Ok(())
 }
 
+/// The registry's catalog, or `None` when the registry does not answer: Harbor keeps its
+/// records in a database, so during a registry outage its API still answers from what it
+/// last knew, and so does the simulator.
+async fn reachable_catalog(sim: &Sim) -> Option<Vec<String>> {
+    match sim.registry.catalog().await {
+        Ok(catalog) => Some(catalog),
+        Err(error) => {
+            tracing::warn!(
+                ?error,
+                "registry unreachable; answering from the last known records"
+            );
+            None
+        }
+    }
+}
+
 /// Syncs the repositories of project `name`.
 pub(crate) async fn sync_project(sim: &Sim, name: &str) -> Result<(), ApiError> {
     let prefix = format!("{name}/");
-    let catalog = sim.registry.catalog().await?;
+    let Some(catalog) = reachable_catalog(sim).await else {
+        return Ok(());
+    };
     for repository in catalog
         .iter()
         .filter(|repository| repository.starts_with(&prefix))
