@@ -39,6 +39,17 @@ pub(crate) struct Executor {
     pub(crate) progress: Arc<Progress>,
 }
 
+/// A spawned blob job that is aborted when its last handle is dropped: a copy whose future is
+/// dropped (cancelled) stops its transfers instead of leaving them running in the background.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        // A finished task ignores the abort.
+        self.0.abort();
+    }
+}
+
 impl Executor {
     /// Starts every job as a task; mounts wait for the job that brings their blob in.
     pub(crate) fn start(&self, jobs: Vec<BlobJob>) -> HashMap<(RepoKey, Digest), JobHandle> {
@@ -52,9 +63,12 @@ impl Executor {
                 _ => None,
             };
             let executor = self.clone();
-            let task = tokio::spawn(async move { executor.run_job(job, awaited).await });
+            let mut task =
+                AbortOnDrop(tokio::spawn(
+                    async move { executor.run_job(job, awaited).await },
+                ));
             let handle = async move {
-                match task.await {
+                match (&mut task.0).await {
                     Ok(result) => result,
                     Err(join) => Err(Arc::new(Error::Unsupported {
                         reason: format!("blob task ended: {join}"),

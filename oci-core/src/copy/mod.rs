@@ -202,6 +202,9 @@ impl CopyEngine {
 
     /// Copies every request and reports per reference. Never fails as a whole: look at
     /// [`BatchReport::succeeded`] and the per-reference errors.
+    ///
+    /// Dropping the returned future cancels the copy: running transfers are aborted, no tag
+    /// is written, and a later copy of the same requests skips the blobs that did arrive.
     pub async fn copy(&self, requests: &[CopyRequest]) -> BatchReport {
         let started = Instant::now();
         let progress = Arc::new(Progress::new(self.options.observer.clone(), requests.len()));

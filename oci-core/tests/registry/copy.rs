@@ -8,6 +8,7 @@ use wharf_oci_core::copy::{CopyEngine, CopyEvent, CopyOptions, CopyRequest, Copy
 use wharf_oci_core::credentials::{Credential, StaticCredentials};
 use wharf_oci_core::reference::Reference;
 use wharf_oci_core::transport::TransportConfig;
+use wharf_testkit::fault_proxy::{FaultConfig, FaultProxy};
 use wharf_testkit::image::{ArtifactBuilder, Flavor, ImageBuilder, IndexBuilder};
 use wharf_testkit::services::{self, RegistryEndpoint};
 
@@ -225,6 +226,63 @@ async fn an_interrupted_copy_resumes_without_resending_what_arrived() {
     );
     assert!(reference.blobs_copied < 4, "{reference:#?}");
     assert_eq!(skopeo_inspect(&target, &to, true), image.manifest.to_vec());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_copy_stops_its_transfers() {
+    let (source, target) = (services::registry_plain(), services::registry_token());
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(600_000)
+        .layer(600_000)
+        .layer(600_000)
+        .build()
+        .unwrap();
+    let from = unique_reference(&source, "copy-cancel", "v1");
+    image.push(&client(&source, &target), &from).await.unwrap();
+    // The source is read at 1 MB/s: the three layers need about 1.8 s together.
+    let paced = FaultProxy::start(&source.host, FaultConfig::new(0).bandwidth(1_000_000))
+        .await
+        .unwrap();
+    let mut paced_source = source.clone();
+    paced_source.host = paced.host();
+    let client = client(&paced_source, &target);
+    let slow_from = on(&paced_source, &from);
+    let to = on(&target, &from);
+
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let observer = {
+        let stop = Arc::clone(&stop);
+        Arc::new(move |event: &CopyEvent, _: &_| {
+            // The config is small and arrives first; the layers are still on their way.
+            if matches!(event, CopyEvent::BlobFinished { .. }) {
+                stop.notify_one();
+            }
+        })
+    };
+    let engine = CopyEngine::new(client.clone(), CopyOptions::default().observer(observer));
+    let requests = [CopyRequest::new(slow_from, [to.clone()])];
+    tokio::select! {
+        _ = engine.copy(&requests) => panic!("the copy should have been cancelled"),
+        () = stop.notified() => {}
+    }
+    // Long enough for every transfer to have finished, had it kept running.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let mut arrived = 0;
+    for layer in &image.layers {
+        if client
+            .blob_exists(&to, &layer.blob.digest)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            arrived += 1;
+        }
+    }
+    assert!(
+        arrived < image.layers.len(),
+        "every layer arrived after the copy was dropped: its transfers kept running"
+    );
+    assert!(client.head_manifest(&to).await.unwrap().is_none());
 }
 
 #[tokio::test]
