@@ -9,6 +9,7 @@ mod e2e {
     pub mod copying;
 
     pub mod health;
+    pub mod help;
     pub mod mirror;
     pub mod promote;
     pub mod publish;

@@ -29,9 +29,23 @@ enum Format {
     Json,
 }
 
+const EXAMPLES: &str = "\
+Examples:
+  trivy image --format json --output report.json harbor.example.com/staging/api:1.4
+  # fail on anything HIGH or CRITICAL that has a fix, as `trivy --severity ... --ignore-unfixed`
+  scan-gate report.json --severity HIGH,CRITICAL --ignore-unfixed
+  # the team's policy and ignore file, as a GitHub Actions job summary
+  scan-gate report.json --policy examples/configs/policy.toml --ignorefile .trivyignore \\
+            --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  # counts by severity after filtering, for scripts
+  scan-gate report.json --format json | jq .counts
+
+Exit code 0: the gate passed; 1: it failed (the blocking findings are listed); 2: usage
+errors and unreadable reports (including the pre-0.20 format, a bare JSON array).";
+
 /// Gate a Trivy JSON report (SchemaVersion 2).
 #[derive(Debug, Parser)]
-#[command(name = "scan-gate", version)]
+#[command(name = "scan-gate", version, after_help = EXAMPLES)]
 struct Args {
     /// The Trivy JSON report (`trivy image --format json`).
     report: PathBuf,

@@ -151,3 +151,48 @@ fn pre_020_report_is_a_usage_error_naming_the_format() {
     assert!(stderr.contains("pre-0.20"), "{}", describe(&output));
     assert!(output.stdout.is_empty(), "{}", describe(&output));
 }
+
+#[test]
+fn ignore_unfixed_drops_what_has_no_fix_as_trivy_does() {
+    let without = scan_gate(&fixture("debian-buster"), &["--format", "json"]);
+    let with = scan_gate(
+        &fixture("debian-buster"),
+        &["--ignore-unfixed", "--format", "json"],
+    );
+    let counts = |output: &Output| -> Value {
+        serde_json::from_slice::<Value>(&output.stdout).expect("stdout is JSON")["counts"].clone()
+    };
+    let golden = Report::from_path(fixture("debian-buster-ignore-unfixed"))
+        .unwrap()
+        .vulnerability_counts();
+    assert_eq!(counts(&with), serde_json::to_value(golden).unwrap());
+    assert_eq!(counts(&without)["LOW"], 1, "{}", describe(&without));
+    assert_eq!(
+        counts(&with)["LOW"],
+        0,
+        "the unfixed LOW finding is dropped"
+    );
+}
+
+#[test]
+fn the_team_policy_allows_one_package_and_markdown_says_why_the_gate_failed() {
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/policy.toml");
+    let output = scan_gate(
+        &fixture(ALPINE),
+        &["--policy", policy.to_str().unwrap(), "--format", "markdown"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let markdown = String::from_utf8_lossy(&output.stdout);
+    assert!(markdown.contains("**Gate failed.**"), "{markdown}");
+    assert!(markdown.contains("| Total |"), "{markdown}");
+    let blocking: Vec<&str> = markdown
+        .lines()
+        .filter(|line| line.trim_start().starts_with("- CRITICAL"))
+        .collect();
+    // The policy allows CVE-2019-14697 in `musl` only: `musl-utils` still blocks.
+    assert_eq!(blocking.len(), 1, "{markdown}");
+    assert!(
+        blocking[0].contains(&format!("{CRITICAL_ID} in musl-utils")),
+        "{markdown}"
+    );
+}
