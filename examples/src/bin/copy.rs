@@ -2,6 +2,7 @@
 //! one shared plan for the whole batch.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -12,7 +13,9 @@ use wharf_examples::registry::{
     RegistryArgs, copy_plan_table, copy_progress, copy_report_table, copy_summary, finish_progress,
 };
 use wharf_oci_core::client::RegistryClient;
-use wharf_oci_core::copy::{CopyEngine, CopyOptions, CopyRequest};
+use wharf_oci_core::copy::{
+    CopyEngine, CopyOptions, CopyRequest, CopyStatus, PlannedReference, ReferenceReport,
+};
 use wharf_oci_core::platform::Platform;
 use wharf_oci_core::reference::Reference;
 
@@ -77,7 +80,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<bool> {
     let client = args.registry.docker_config_client()?;
-    let requests = build_requests(&client, &args.sources, &args.to).await?;
+    let Expanded { requests, unlisted } = build_requests(&client, &args.sources, &args.to).await?;
     let mut options = CopyOptions::default()
         .blob_jobs(args.jobs)
         .referrers(args.referrers);
@@ -85,14 +88,19 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         options = options.platform(platform.parse::<Platform>().context("invalid --platform")?);
     }
     if args.dry_run {
-        let plan = CopyEngine::new(client, options).plan(&requests).await;
+        let mut plan = CopyEngine::new(client, options).plan(&requests).await;
+        plan.references
+            .extend(unlisted.iter().map(|source| source.planned()));
         print_report(args.common.output, &plan, copy_plan_table)?;
         return Ok(plan.references.iter().all(|r| r.error.is_none()));
     }
     let (progress, observer) = copy_progress("copying");
-    let report = CopyEngine::new(client, options.observer(observer))
+    let mut report = CopyEngine::new(client, options.observer(observer))
         .copy(&requests)
         .await;
+    report
+        .references
+        .extend(unlisted.iter().map(|source| source.failed()));
     finish_progress(progress);
     print_report(args.common.output, &report, copy_report_table)?;
     if args.common.output == OutputFormat::Table {
@@ -101,28 +109,91 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     Ok(report.succeeded())
 }
 
+/// The copy requests, and the repositories whose tags could not be listed: those are
+/// reported as failed references while the rest is copied.
+struct Expanded {
+    requests: Vec<CopyRequest>,
+    unlisted: Vec<Unlisted>,
+}
+
+/// A repository given as a source whose tags could not be listed.
+struct Unlisted {
+    source: String,
+    destination: String,
+    error: String,
+}
+
+impl Unlisted {
+    fn failed(&self) -> ReferenceReport {
+        ReferenceReport {
+            source: self.source.clone(),
+            destinations: vec![self.destination.clone()],
+            digest: None,
+            status: CopyStatus::Failed,
+            error: Some(self.error.clone()),
+            blobs_copied: 0,
+            bytes_copied: 0,
+            blobs_mounted: 0,
+            bytes_mounted: 0,
+            blobs_skipped: 0,
+            bytes_skipped: 0,
+            manifests_pushed: 0,
+            duration: Duration::ZERO,
+        }
+    }
+
+    fn planned(&self) -> PlannedReference {
+        PlannedReference {
+            source: self.source.clone(),
+            destinations: vec![self.destination.clone()],
+            digest: None,
+            up_to_date: false,
+            manifests: 0,
+            error: Some(self.error.clone()),
+        }
+    }
+}
+
 /// Expands repositories into one request per tag and maps each source under the destination.
+/// A source that does not parse stops the run (a usage error); a repository whose tags
+/// cannot be listed is kept aside and reported, so the other sources are still copied.
 async fn build_requests(
     client: &RegistryClient,
     sources: &[String],
     to: &str,
-) -> anyhow::Result<Vec<CopyRequest>> {
+) -> anyhow::Result<Expanded> {
     let prefix = to.trim_end_matches('/');
-    let mut requests = Vec::new();
+    let mut expanded = Expanded {
+        requests: Vec::new(),
+        unlisted: Vec::new(),
+    };
     for source in sources {
         let reference =
             Reference::parse(source).with_context(|| format!("invalid source `{source}`"))?;
         let target_repo = Reference::parse(&format!("{prefix}/{}", reference.repository()))
             .with_context(|| format!("invalid destination for `{source}` under `{to}`"))?;
-        for source in expand_tags(client, source, reference).await? {
+        let sources = match expand_tags(client, source, reference).await {
+            Ok(sources) => sources,
+            Err(error) => {
+                expanded.unlisted.push(Unlisted {
+                    source: source.clone(),
+                    destination: target_repo.to_string(),
+                    error: format!("{error:#}"),
+                });
+                continue;
+            }
+        };
+        for source in sources {
             let destination = match (source.tag(), source.digest()) {
                 (Some(tag), _) => target_repo.with_tag(tag)?,
                 (None, _) => target_repo.clone(),
             };
-            requests.push(CopyRequest::new(source, [destination]));
+            expanded
+                .requests
+                .push(CopyRequest::new(source, [destination]));
         }
     }
-    Ok(requests)
+    Ok(expanded)
 }
 
 /// A reference with a tag or digest stands for itself; a bare repository for all its tags.

@@ -137,6 +137,50 @@ async fn copy_recreates_every_tag_under_the_prefix_and_fails_loudly_on_a_missing
     )
     .await;
     assert_eq!(failed.status.code(), Some(1), "{}", describe(&failed));
+
+    // A repository that cannot be listed fails on its own; the other source is still copied.
+    let absent = format!("{host}/e2e/{}", unique("absent"));
+    let elsewhere = format!("{host}/{}", unique("mixed"));
+    let mixed = run_bin(
+        env!("CARGO_BIN_EXE_copy"),
+        &[
+            "--plain-http",
+            &host,
+            "--output",
+            "json",
+            "--to",
+            &elsewhere,
+            &absent,
+            &source,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(mixed.status.code(), Some(1), "{}", describe(&mixed));
+    let report: serde_json::Value = serde_json::from_slice(&mixed.stdout).unwrap();
+    let references = report["references"].as_array().unwrap();
+    assert_eq!(references.len(), 3, "{report:#}");
+    let (failed, copied): (Vec<_>, Vec<_>) = references
+        .iter()
+        .partition(|reference| reference["status"] == "failed");
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["source"], absent.as_str());
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot list the tags"),
+        "{report:#}"
+    );
+    assert!(
+        copied
+            .iter()
+            .all(|reference| reference["status"] == "copied")
+    );
+    assert_eq!(
+        raw_manifest(&format!("{elsewhere}/{repo}:multi"), None),
+        index.bytes.to_vec()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
