@@ -90,7 +90,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     if args.dry_run {
         let mut plan = CopyEngine::new(client, options).plan(&requests).await;
         plan.references
-            .extend(unlisted.iter().map(|source| source.planned()));
+            .extend(unlisted.iter().map(Unlisted::planned));
         print_report(args.common.output, &plan, copy_plan_table)?;
         return Ok(plan.references.iter().all(|r| r.error.is_none()));
     }
@@ -100,7 +100,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         .await;
     report
         .references
-        .extend(unlisted.iter().map(|source| source.failed()));
+        .extend(unlisted.iter().map(Unlisted::failed));
     finish_progress(progress);
     print_report(args.common.output, &report, copy_report_table)?;
     if args.common.output == OutputFormat::Table {
