@@ -410,7 +410,74 @@ fn render(settings: &Settings, corpus: &Corpus, fresh: &Fresh, noop: &Noop, big:
         mib(big.wharf.peak_rss_kib),
         mib(big.skopeo.peak_rss_kib)
     );
+    write_targets(&mut text, fresh, noop, big);
+    write_runs(&mut text, fresh, noop, big);
     text
+}
+
+/// The targets of the copy issue against this run's figures.
+fn write_targets(text: &mut String, fresh: &Fresh, noop: &Noop, big: &Big) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let fresh_ratio = secs(fresh.skopeo.median()) / secs(fresh.wharf.median());
+    let noop_ratio = secs(noop.skopeo.median()) / secs(noop.wharf.median());
+    let floor_ratio = secs(fresh.wharf.median()) / secs(fresh.floor.median());
+    let (corpus_rss, big_rss) = (mib(fresh.wharf.peak_rss_kib), mib(big.wharf.peak_rss_kib));
+    let status = |met: bool| if met { "met" } else { "MISSED" };
+    let _ = writeln!(text, "\n| target | result | status |\n|:--|--:|:--|");
+    let rows = [
+        (
+            "fresh copy at least 1.4x faster than `skopeo sync`",
+            format!("{fresh_ratio:.2}x"),
+            fresh_ratio >= 1.4,
+        ),
+        (
+            "no-op re-run at least 2x faster than skopeo's",
+            format!("{noop_ratio:.2}x"),
+            noop_ratio >= 2.0,
+        ),
+        (
+            "peak RSS at most 32 MiB, corpus",
+            format!("{corpus_rss:.1} MiB"),
+            corpus_rss <= 32.0,
+        ),
+        (
+            "peak RSS at most 32 MiB, large layer",
+            format!("{big_rss:.1} MiB"),
+            big_rss <= 32.0,
+        ),
+        (
+            "fresh copy within 1.3x of the floor",
+            format!("{floor_ratio:.2}x"),
+            floor_ratio <= 1.3,
+        ),
+    ];
+    for (target, result, met) in rows {
+        let _ = writeln!(text, "| {target} | {result} | {} |", status(met));
+    }
+}
+
+/// Every run's wall time, in the order run, so drift on the machine shows.
+fn write_runs(text: &mut String, fresh: &Fresh, noop: &Noop, big: &Big) {
+    let list = |walls: &[Duration]| {
+        walls
+            .iter()
+            .map(|wall| format!("{:.2}", secs(*wall)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        text,
+        "\nEvery run in seconds, in the order run (the tools alternate within a round): fresh \
+         Wharf {}; skopeo {}; floor {}. No-op Wharf {}; skopeo {}. Large layer Wharf {}; \
+         skopeo {}.",
+        list(&fresh.wharf.walls),
+        list(&fresh.skopeo.walls),
+        list(&fresh.floor.walls),
+        list(&noop.wharf.walls),
+        list(&noop.skopeo.walls),
+        list(&big.wharf.walls),
+        list(&big.skopeo.walls),
+    );
 }
 
 fn cpu_model() -> String {
@@ -425,22 +492,31 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_owned())
 }
 
-/// Replaces the `## copy` section of BENCHMARKS.md, keeping the others.
+/// Replaces the `## copy` section of BENCHMARKS.md in place (or appends it), keeping the
+/// others, such as hand-written notes under their own `## ` heading.
 fn write_section(section: &str) -> Result<()> {
     let path: &Path = &paths::workspace_root().join("BENCHMARKS.md");
     let existing = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".to_owned());
     let mut out = String::new();
     let mut skipping = false;
+    let mut written = false;
     for line in existing.lines() {
         if line.starts_with("## ") {
             skipping = line.trim() == "## copy";
+            if skipping {
+                out.push_str(section.trim_end());
+                out.push_str("\n\n");
+                written = true;
+            }
         }
         if !skipping {
             out.push_str(line);
             out.push('\n');
         }
     }
-    out = out.trim_end().to_owned() + "\n\n" + section;
+    if !written {
+        out = out.trim_end().to_owned() + "\n\n" + section;
+    }
     std::fs::write(path, out)?;
     println!("wrote the copy section of {}", path.display());
     Ok(())
