@@ -47,6 +47,12 @@ impl RetryPolicy {
         Self::default().max_attempts(1)
     }
 
+    /// The longest wait a server can ask for (`Retry-After`, rate-limit reset) and still be
+    /// waited out; see [`RetryPolicy::retry_after_cap`].
+    pub fn longest_wait(&self) -> Duration {
+        self.retry_after_cap
+    }
+
     /// Total attempts including the first one. Default 4; values below 1 count as 1.
     #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
@@ -120,6 +126,83 @@ impl RetryPolicy {
     }
 }
 
+/// A registry's pull quota as its `RateLimit-*` headers state it. Docker Hub sends
+/// `RateLimit-Limit: 100;w=21600` and `RateLimit-Remaining: 0;w=21600` (pulls per window of
+/// seconds); the IETF draft form adds `RateLimit-Reset` (seconds until the window resets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub limit: Option<u64>,
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// The window's length (`w=` parameter).
+    pub window: Option<Duration>,
+    /// Time until the quota resets.
+    pub reset: Option<Duration>,
+}
+
+impl RateLimit {
+    /// Reads the `RateLimit-*` headers; `None` when there are none.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+        let (limit, limit_window) = quota_header(headers, "ratelimit-limit");
+        let (remaining, remaining_window) = quota_header(headers, "ratelimit-remaining");
+        let reset = quota_header(headers, "ratelimit-reset")
+            .0
+            .map(Duration::from_secs);
+        let found = Self {
+            limit,
+            remaining,
+            window: remaining_window.or(limit_window),
+            reset,
+        };
+        (found != Self::default()).then_some(found)
+    }
+
+    /// True when the server says nothing is left until the window ends.
+    pub fn exhausted(&self) -> bool {
+        self.remaining == Some(0)
+    }
+
+    /// How long until requests are allowed again, when the headers say: the reset time, or
+    /// else the window for an exhausted quota (the longest the wait can be).
+    pub fn wait(&self) -> Option<Duration> {
+        self.reset
+            .or_else(|| self.window.filter(|_| self.exhausted()))
+    }
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.remaining, self.limit) {
+            (Some(remaining), Some(limit)) => write!(f, "{remaining} of {limit} requests left")?,
+            (Some(remaining), None) => write!(f, "{remaining} requests left")?,
+            (None, Some(limit)) => write!(f, "a limit of {limit} requests")?,
+            (None, None) => f.write_str("a rate limit")?,
+        }
+        if let Some(window) = self.window {
+            write!(f, " per {} s", window.as_secs())?;
+        }
+        if let Some(reset) = self.reset {
+            write!(f, ", resetting in {} s", reset.as_secs())?;
+        }
+        Ok(())
+    }
+}
+
+/// `N` or `N;w=SECONDS` from a quota header.
+fn quota_header(headers: &HeaderMap, name: &str) -> (Option<u64>, Option<Duration>) {
+    let Some(value) = headers.get(name).and_then(|value| value.to_str().ok()) else {
+        return (None, None);
+    };
+    let mut parts = value.split(';').map(str::trim);
+    let number = parts.next().and_then(|n| n.parse().ok());
+    let window = parts
+        .filter_map(|part| part.strip_prefix("w="))
+        .find_map(|seconds| seconds.parse().ok())
+        .map(Duration::from_secs);
+    (number, window)
+}
+
 /// Reads a `Retry-After` header: delta seconds or an HTTP date, relative to `now`.
 ///
 /// Returns `None` when the header is absent or unreadable; a date in the past means zero.
@@ -136,6 +219,40 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn docker_hub_and_draft_rate_limit_headers_read() {
+        let hub = RateLimit::from_headers(&headers(&[
+            ("ratelimit-limit", "100;w=21600"),
+            ("ratelimit-remaining", "0;w=21600"),
+        ]))
+        .unwrap();
+        assert_eq!((hub.limit, hub.remaining), (Some(100), Some(0)));
+        assert!(hub.exhausted());
+        assert_eq!(hub.wait(), Some(Duration::from_hours(6)));
+        assert_eq!(hub.to_string(), "0 of 100 requests left per 21600 s");
+
+        let draft = RateLimit::from_headers(&headers(&[
+            ("RateLimit-Remaining", "0"),
+            ("RateLimit-Reset", "7"),
+        ]))
+        .unwrap();
+        assert_eq!(draft.wait(), Some(Duration::from_secs(7)));
+
+        let plenty =
+            RateLimit::from_headers(&headers(&[("ratelimit-remaining", "76;w=21600")])).unwrap();
+        assert!(!plenty.exhausted());
+        assert_eq!(plenty.wait(), None);
+        assert_eq!(RateLimit::from_headers(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

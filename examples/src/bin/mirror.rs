@@ -2,7 +2,10 @@
 //!
 //! Meant for a schedule (a CronJob, a CI schedule): each run checks every configured tag with
 //! one `HEAD` upstream and one at home, and only images whose digest changed move. Rate limits
-//! are honoured: a 429 or 503 with `Retry-After` is waited out (and logged as a warning).
+//! are honoured: a 429 or 503 with `Retry-After` (or a 429 with `RateLimit-Reset`) is waited
+//! out and logged as a warning; an exhausted quota whose window is longer than any sensible
+//! wait (Docker Hub's `RateLimit-Remaining: 0;w=21600`) is not retried: those images fail with
+//! the limit named in the log, and the next scheduled run picks them up.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

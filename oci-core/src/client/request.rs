@@ -15,6 +15,7 @@ use super::{RegistryClient, read_capped, request_id};
 use crate::auth::is_expired_credential;
 use crate::error::{Error, RegistryResponse, parse_error_body, redact_url};
 use crate::reference::Scope;
+use crate::retry::RateLimit;
 
 /// The most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -236,6 +237,7 @@ impl RegistryClient {
             }
         }
         let retry_after = crate::retry::retry_after(response.headers(), SystemTime::now());
+        let rate_limit = RateLimit::from_headers(response.headers());
         let refusal = refusal(response, &call.method, url).await;
         if authorized && refusal.expired_credential && !*credential_refreshed {
             *credential_refreshed = true;
@@ -246,11 +248,26 @@ impl RegistryClient {
                 wait: None,
             });
         }
+        let quota_wait = rate_limit.as_ref().and_then(RateLimit::wait);
+        if let (Some(limit), Some(wait)) = (&rate_limit, quota_wait)
+            && status == StatusCode::TOO_MANY_REQUESTS
+            && retry_after.is_none()
+            && wait > self.inner.retry.longest_wait()
+        {
+            // Waiting out a quota window of hours inside one request helps nobody.
+            warn!(
+                registry = %call.registry,
+                %status,
+                rate_limit = %limit,
+                "registry rate limit exhausted; not retrying (log in to raise the limit, or run later)"
+            );
+            return Err(refusal.error);
+        }
         if call.retryable
             && self.inner.retry.should_retry_status(status)
             && self.inner.retry.has_attempts_left(attempt)
         {
-            let wait = self.inner.retry.delay(attempt, retry_after);
+            let wait = self.inner.retry.delay(attempt, retry_after.or(quota_wait));
             warn!(
                 registry = %call.registry,
                 method = %call.method,

@@ -254,6 +254,76 @@ async fn retry_after_is_honoured() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_reset_is_waited_out() {
+    let server = MockServer::start().await;
+    let manifest = Bytes::from_static(br#"{"schemaVersion":2}"#);
+    Mock::given(method("GET"))
+        .and(path("/v2/team/app/manifests/v1"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("RateLimit-Remaining", "0")
+                .insert_header("RateLimit-Reset", "1"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/team/app/manifests/v1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(manifest.to_vec(), OCI_MANIFEST))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let raw = client(&[&server])
+        .get_manifest_raw(&repo(&server))
+        .await
+        .unwrap();
+    assert_eq!(raw.bytes, manifest);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_docker_hub_quota_is_not_hammered() {
+    // Docker Hub's answer once the anonymous pulls of the 6-hour window are used up.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("RateLimit-Limit", "100;w=21600")
+                .insert_header("RateLimit-Remaining", "0;w=21600")
+                .set_body_string(
+                    r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#,
+                ),
+        )
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let error = client(&[&server])
+        .get_manifest_raw(&repo(&server))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.status(),
+        Some(http::StatusCode::TOO_MANY_REQUESTS),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("pull rate limit"), "{error}");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "no retry into an exhausted quota"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
 async fn retries_stop_after_the_policy_and_report_the_status() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
