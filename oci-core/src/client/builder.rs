@@ -100,7 +100,9 @@ impl RegistryClientBuilder {
 
     /// Upload blobs as one streaming `PUT` (true, the default: fewest requests) or as `PATCH`
     /// chunks of [`chunk_size`](Self::chunk_size) (false: for registries or proxies that cap
-    /// request bodies).
+    /// request bodies). With the default, a registry that answers a whole-blob `PUT` with 413
+    /// (Payload Too Large) gets chunks from then on; restartable uploads
+    /// ([`push_blob`](RegistryClient::push_blob) and the copy engine) start again in chunks.
     #[must_use]
     pub fn monolithic_upload(mut self, monolithic: bool) -> Self {
         self.monolithic_upload = monolithic;
@@ -120,6 +122,7 @@ impl RegistryClientBuilder {
                 limits: super::request::HostLimits::new(self.per_host_limit),
                 chunk_size: self.chunk_size,
                 monolithic_upload: self.monolithic_upload,
+                chunked_registries: std::sync::Mutex::default(),
             }),
         })
     }

@@ -68,6 +68,8 @@ struct Inner {
     limits: HostLimits,
     chunk_size: usize,
     monolithic_upload: bool,
+    /// Registries that refused a whole blob in one `PUT` (413): they get chunks from then on.
+    chunked_registries: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl RegistryClient {

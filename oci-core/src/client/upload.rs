@@ -133,9 +133,35 @@ impl RegistryClient {
 
     fn is_transient(&self, error: &Error) -> bool {
         error.is_connection()
+            || error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE)
             || error
                 .status()
                 .is_some_and(|s| self.inner.retry.should_retry_status(s))
+    }
+
+    /// Whether uploads to `repo`'s registry go as one `PUT`: the client prefers it and the
+    /// registry has not refused a whole blob.
+    pub(crate) fn sends_whole_blobs(&self, repo: &Reference) -> bool {
+        self.inner.monolithic_upload
+            && !self
+                .inner
+                .chunked_registries
+                .lock()
+                .expect("chunked registries lock")
+                .contains(repo.registry())
+    }
+
+    /// Remembers a registry that answered a whole-blob `PUT` with 413, so later uploads
+    /// (and the retry of this one) go in chunks.
+    fn note_refused_whole_blob(&self, registry: &str, error: &Error) {
+        if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) {
+            warn!(%registry, "registry refused a whole blob (413); uploading in chunks from now on");
+            self.inner
+                .chunked_registries
+                .lock()
+                .expect("chunked registries lock")
+                .insert(registry.to_owned());
+        }
     }
 
     fn upload_post(&self, repo: &Reference, query: &[(&str, &str)]) -> Result<Call, Error> {
@@ -187,7 +213,7 @@ impl UploadSession {
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
-        if self.client.inner.monolithic_upload {
+        if self.client.sends_whole_blobs(&self.repo) {
             self.upload_monolithic(digest, size, stream).await
         } else {
             self.upload_chunked(digest, stream).await
@@ -210,18 +236,31 @@ impl UploadSession {
             .header(header::CONTENT_TYPE, OCTET_STREAM)
             .header(header::CONTENT_LENGTH, &size.to_string());
         let body = reqwest::Body::wrap_stream(stream.map_err(Into::into));
-        let answer = self.client.execute_streaming(&call, body).await?;
+        let client = self.client.clone();
+        let registry = self.repo.registry().to_owned();
+        let answer = client
+            .execute_streaming(&call, body)
+            .await
+            .inspect_err(|error| client.note_refused_whole_blob(&registry, error))?;
         check_completed(&answer.response, digest, &answer.url)
     }
 
-    /// Uploads bytes held in memory with one `PUT` and completes the session.
+    /// Uploads bytes held in memory and completes the session: one `PUT`, or chunks for a
+    /// registry that refused a whole blob before.
     pub async fn upload_bytes(self, digest: &Digest, bytes: Bytes) -> Result<(), Error> {
+        if !self.client.sends_whole_blobs(&self.repo) {
+            let stream = futures::stream::iter([Ok::<_, std::convert::Infallible>(bytes)]);
+            return self.upload_chunked(digest, stream).await;
+        }
         let call = self
             .finishing_put(digest)
             .header(header::CONTENT_TYPE, OCTET_STREAM)
             .body(bytes)
             .not_retryable();
-        let answer = self.client.execute(&call).await?;
+        let answer = self.client.execute(&call).await.inspect_err(|error| {
+            self.client
+                .note_refused_whole_blob(self.repo.registry(), error);
+        })?;
         check_completed(&answer.response, digest, &answer.url)
     }
 

@@ -253,6 +253,85 @@ async fn retry_after_is_honoured() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
+/// Matches requests without a body (the `PUT` that completes a chunked upload).
+struct EmptyBody;
+
+impl wiremock::Match for EmptyBody {
+    fn matches(&self, request: &Request) -> bool {
+        request.body.is_empty()
+    }
+}
+
+#[tokio::test]
+async fn a_registry_refusing_whole_blobs_gets_chunks_from_then_on() {
+    // A proxy in front of the registry caps request bodies: whole-blob PUTs get 413.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/team/app/blobs/uploads/"))
+        .respond_with(ResponseTemplate::new(202).insert_header("Location", "first"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/team/app/blobs/uploads/"))
+        .respond_with(ResponseTemplate::new(202).insert_header("Location", "chunked"))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/v2/team/app/blobs/uploads/first"))
+        .respond_with(ResponseTemplate::new(413))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v2/team/app/blobs/uploads/chunked"))
+        .respond_with(|request: &Request| {
+            let end = request.body.len().saturating_sub(1);
+            ResponseTemplate::new(202)
+                .insert_header("Location", "done")
+                .insert_header("Range", format!("0-{end}").as_str())
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/v2/team/app/blobs/uploads/done"))
+        .and(EmptyBody)
+        .respond_with(ResponseTemplate::new(201))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let client = client(&[&server]);
+    let first = Bytes::from_static(b"a layer behind a body-size cap");
+    client
+        .push_blob(&repo(&server), &Digest::sha256_of(&first), first.clone())
+        .await
+        .unwrap();
+    // A stream cannot be sent twice: the client must choose chunks at once now.
+    let second = Bytes::from_static(b"another layer");
+    client
+        .push_blob_stream(
+            &repo(&server),
+            &Digest::sha256_of(&second),
+            second.len() as u64,
+            bytes_stream(second.clone()),
+        )
+        .await
+        .unwrap();
+    let bodies: Vec<Vec<u8>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(bodies, [first.to_vec(), second.to_vec()]);
+}
+
 #[tokio::test]
 async fn a_rate_limit_reset_is_waited_out() {
     let server = MockServer::start().await;
