@@ -152,8 +152,12 @@ fn prefixed_spec(dir: &Path) -> PathBuf {
             if !line.starts_with(' ') && !line.is_empty() {
                 in_paths = line.starts_with("paths:");
             }
-            match line.strip_prefix("  /") {
-                Some(rest) if in_paths => format!("  /api/v2.0/{rest}"),
+            // Path keys are written bare (`  /ping:`) or quoted (`  '/quotas':`).
+            let quoted = ["  /", "  '/", "  \"/"]
+                .iter()
+                .find_map(|opening| Some((*opening, line.strip_prefix(opening)?)));
+            match quoted {
+                Some((opening, rest)) if in_paths => format!("{opening}api/v2.0/{rest}"),
                 _ => line.to_owned(),
             }
         })
@@ -176,6 +180,29 @@ impl Report {
         };
         let violations: Vec<Value> =
             serde_json::from_slice(header.as_bytes()).expect("violations are JSON");
+        self.record_violations(operation, &violations);
+    }
+
+    /// A prism problem answer: its `validation` entries, or the problem itself (a path the
+    /// spec does not have, a refused request) as one violation.
+    fn record_problem(&mut self, operation: &str, problem: &Value) {
+        match problem["validation"].as_array() {
+            Some(violations) if !violations.is_empty() => {
+                self.record_violations(operation, violations);
+            }
+            _ => self.violations.push((
+                operation.to_owned(),
+                "prism".to_owned(),
+                format!(
+                    "{}: {}",
+                    problem["title"].as_str().unwrap_or("prism problem"),
+                    problem["detail"].as_str().unwrap_or_default()
+                ),
+            )),
+        }
+    }
+
+    fn record_violations(&mut self, operation: &str, violations: &[Value]) {
         for violation in violations {
             let location: Vec<String> = violation["location"]
                 .as_array()
@@ -221,7 +248,29 @@ async fn checked(
     let operation = format!("{method} {path}");
     let response = harbor.admin(method, path, body).await;
     report.record(&operation, &response);
+    if !is_prism_problem(&response) {
+        return response;
+    }
+    // With `--errors` prism answers for the simulator when the request or the simulator's
+    // answer breaks the spec (or no path of the spec matches): those findings are in the
+    // problem's body, not in `sl-violations`.
+    let status = response.status();
+    let problem: Value = response.json().await.expect("prism problems are JSON");
+    report.record_problem(&operation, &problem);
+    reqwest::Response::from(
+        axum::http::Response::builder()
+            .status(status)
+            .body(problem.to_string())
+            .expect("a response"),
+    )
+}
+
+fn is_prism_problem(response: &Response) -> bool {
     response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/problem+json"))
 }
 
 #[tokio::test]
