@@ -157,6 +157,43 @@ async fn image_ids_send_the_tag_status_filter() {
 }
 
 #[tokio::test]
+async fn image_ids_follow_next_token_across_pages() {
+    let (one, two) = (Digest::sha256_of(b"one"), Digest::sha256_of(b"two"));
+    let server = MockServer::start().await;
+    ecr_operation("ListImages")
+        .and(body_partial_json(
+            serde_json::json!({ "nextToken": "ids-2" }),
+        ))
+        .respond_with(ecr_ok(&serde_json::json!({
+            "imageIds": [{ "imageDigest": two.to_string(), "imageTag": "2.0" }],
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    ecr_operation("ListImages")
+        .and(body_partial_json(
+            serde_json::json!({ "filter": { "tagStatus": "TAGGED" } }),
+        ))
+        .respond_with(ecr_ok(&serde_json::json!({
+            "imageIds": [{ "imageDigest": one.to_string(), "imageTag": "1.0" }],
+            "nextToken": "ids-2",
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server.uri(), quick_retries(1)).await;
+
+    let ids: Vec<_> = client
+        .image_ids("api", TagStatus::Tagged)
+        .try_collect()
+        .await
+        .unwrap();
+    let tags: Vec<_> = ids.iter().map(|id| id.tag.as_deref()).collect();
+    assert_eq!(tags, [Some("1.0"), Some("2.0")]);
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn throttling_is_retried_with_backoff_then_reported() {
     let server = MockServer::start().await;
     ecr_operation("DescribeImages")

@@ -313,6 +313,48 @@ async fn go_module_upload_and_duplicate() {
     );
 }
 
+#[tokio::test]
+async fn quota_is_named_for_maven_go_and_cargo() {
+    // Gitea checks the owner's quota before storing any file and answers 403; the per-format
+    // routers write it as plain text, Cargo's as its JSON error list.
+    let (server, gitea) = gitea().await;
+    let quota = "maximum allowed package storage quota exceeded";
+    for route in ["maven/org/example/demo/2.0.0/demo-2.0.0.jar", "go/upload"] {
+        Mock::given(method("PUT"))
+            .and(path(at(route).as_str()))
+            .respond_with(text(403, quota))
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("PUT"))
+        .and(path(at("cargo/api/v1/crates/new").as_str()))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_string(format!(r#"{{"errors":[{{"detail":"{quota}"}}]}}"#)),
+        )
+        .mount(&server)
+        .await;
+
+    let coordinates = Coordinates::new("org.example", "demo", "2.0.0");
+    let maven = gitea
+        .maven()
+        .deploy(&coordinates, &Artifact::new("jar", "x"), "pom")
+        .await
+        .unwrap_err();
+    let go = gitea.go().upload(b"PK module".to_vec()).await.unwrap_err();
+    let dir = tempfile::tempdir().unwrap();
+    let crate_file = dir.path().join("wharf-demo-0.2.0.crate");
+    std::fs::write(&crate_file, build::crate_file("wharf-demo", "0.2.0")).unwrap();
+    let cargo = gitea.cargo().publish_file(&crate_file).await.err().unwrap();
+    for (format, error) in [("maven", maven), ("go", go), ("cargo", cargo)] {
+        assert!(
+            matches!(&error, Error::QuotaExceeded { status, message }
+                if *status == StatusCode::FORBIDDEN && message == quota),
+            "{format}: {error:?}"
+        );
+    }
+}
+
 /// Checks cargo's framing: u32 LE JSON length, JSON, u32 LE crate length, crate.
 struct CargoFraming {
     name: &'static str,
