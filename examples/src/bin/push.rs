@@ -3,17 +3,22 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Parser;
+use futures::TryStreamExt as _;
 use futures::future::join_all;
 use serde::Serialize;
 use tokio_util::io::ReaderStream;
 use wharf_examples::cli::{CommonArgs, finish};
 use wharf_examples::layout::{LocalBlob, LocalImage, load};
 use wharf_examples::output::{Table, human_bytes, print_report};
+use wharf_examples::progress::ByteProgress;
 use wharf_examples::registry::RegistryArgs;
+use wharf_examples::registry::finish_progress;
 use wharf_oci_core::client::RegistryClient;
 use wharf_oci_core::reference::Reference;
 use wharf_oci_core::retry::RetryPolicy;
@@ -83,10 +88,16 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let scratch = tempfile::tempdir()?;
     let image = load(&args.source, args.image.as_deref(), scratch.path())?;
     let client = args.registry.docker_config_client()?;
+    let blob_bytes: u64 = image.blobs.iter().map(|blob| blob.size).sum();
+    let progress = Arc::new(Mutex::new(ByteProgress::new(
+        "pushing",
+        blob_bytes * destinations.len() as u64,
+    )));
     let pushes = destinations
         .iter()
-        .map(|destination| push_to(&client, &image, destination));
+        .map(|destination| push_to(&client, &image, destination, &progress));
     let reports: Vec<DestinationReport> = join_all(pushes).await;
+    finish_progress(progress);
     let ok = reports.iter().all(|r| r.ok);
     print_report(args.common.output, &reports, |reports| {
         let mut table = Table::new([
@@ -118,6 +129,7 @@ async fn push_to(
     client: &RegistryClient,
     image: &LocalImage,
     destination: &Reference,
+    progress: &SharedProgress,
 ) -> DestinationReport {
     let started = Instant::now();
     let mut report = DestinationReport {
@@ -130,7 +142,7 @@ async fn push_to(
         blobs_present: 0,
         seconds: 0.0,
     };
-    match push_image(client, image, destination, &mut report).await {
+    match push_image(client, image, destination, &mut report, progress).await {
         Ok(()) => report.ok = true,
         Err(error) => report.error = Some(format!("{error:#}")),
     }
@@ -144,14 +156,16 @@ async fn push_image(
     image: &LocalImage,
     destination: &Reference,
     report: &mut DestinationReport,
+    progress: &SharedProgress,
 ) -> anyhow::Result<()> {
     let repo = destination.repository_reference();
     for blob in &image.blobs {
         if client.blob_exists(&repo, &blob.digest).await?.is_some() {
             report.blobs_present += 1;
+            lock(progress).advance(blob.size);
             continue;
         }
-        upload_with_retries(client, &repo, blob).await?;
+        upload_with_retries(client, &repo, blob, progress).await?;
         report.blobs_uploaded += 1;
         report.bytes_uploaded += blob.size;
     }
@@ -173,11 +187,22 @@ async fn push_image(
     Ok(())
 }
 
-/// Streams a blob from its file; a failed attempt starts over from the file.
+/// The progress of all destinations together.
+type SharedProgress = Arc<Mutex<ByteProgress>>;
+
+fn lock(progress: &SharedProgress) -> std::sync::MutexGuard<'_, ByteProgress> {
+    progress
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Streams a blob from its file; a failed attempt starts over from the file (a registry
+/// that refused the whole blob with 413 gets it in chunks the second time).
 async fn upload_with_retries(
     client: &RegistryClient,
     repo: &Reference,
     blob: &LocalBlob,
+    progress: &SharedProgress,
 ) -> anyhow::Result<()> {
     let policy = RetryPolicy::default();
     let mut attempt = 0;
@@ -186,7 +211,14 @@ async fn upload_with_retries(
         let file = tokio::fs::File::open(&blob.path)
             .await
             .with_context(|| format!("cannot open {}", blob.path.display()))?;
-        let stream = ReaderStream::with_capacity(file, 1 << 20);
+        let sent = Arc::new(AtomicU64::new(0));
+        let stream = {
+            let (progress, sent) = (Arc::clone(progress), Arc::clone(&sent));
+            ReaderStream::with_capacity(file, 1 << 20).inspect_ok(move |chunk| {
+                sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                lock(&progress).advance(chunk.len() as u64);
+            })
+        };
         match client
             .push_blob_stream(repo, &blob.digest, blob.size, stream)
             .await
@@ -194,8 +226,12 @@ async fn upload_with_retries(
             Ok(()) => return Ok(()),
             Err(error)
                 if policy.has_attempts_left(attempt)
-                    && error.status().is_none_or(|s| policy.should_retry_status(s)) =>
+                    && error
+                        .status()
+                        .is_none_or(|s| s.as_u16() == 413 || policy.should_retry_status(s)) =>
             {
+                // What this attempt sent will be sent again.
+                lock(progress).add_total(sent.load(Ordering::Relaxed));
                 tracing::warn!(digest = %blob.digest, attempt, %error, "upload failed; starting it again");
                 tokio::time::sleep(policy.delay(attempt, None)).await;
             }

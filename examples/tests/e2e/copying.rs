@@ -242,6 +242,20 @@ async fn push_sends_one_layout_to_several_registries() {
     )
     .await;
     assert!(output.status.success(), "{}", describe(&output));
+    // Not a terminal: the progress is one plain line, both destinations' bytes counted.
+    let blob_bytes: u64 = image.config.size
+        + image
+            .layers
+            .iter()
+            .map(|layer| layer.blob.size)
+            .sum::<u64>();
+    let total = 2 * blob_bytes;
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains(&format!("pushing: {total} of {total} bytes, done")),
+        "{}",
+        describe(&output)
+    );
     assert_eq!(raw_manifest(&to_plain, None), image.manifest.to_vec());
     assert_eq!(
         raw_manifest(&to_guarded, Some((user, password))),
