@@ -6,8 +6,9 @@ use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 use wharf_trivy_report::{
-    ArtifactType, Cvss, OrderedMap, PkgIdentifier, Report, ResultClass, ScanResult, Severity,
-    Status, Text, TextList, Timestamp, TrivyInfo, Vulnerability,
+    ArtifactType, CauseMetadata, Code, CodeLine, Cvss, License, MisconfStatus, MisconfSummary,
+    Misconfiguration, OrderedMap, Package, PkgIdentifier, Report, ResultClass, ScanResult, Secret,
+    Severity, Status, Text, TextList, Timestamp, TrivyInfo, Vulnerability,
 };
 
 fn text() -> impl Strategy<Value = Text> {
@@ -127,6 +128,108 @@ fn vulnerability() -> impl Strategy<Value = Vulnerability> {
         )
 }
 
+fn package() -> impl Strategy<Value = Package> {
+    (
+        (text(), option::of(text()), option::of(any::<bool>())),
+        (option::of(text_list()), option::of(text_list()), extra()),
+    )
+        .prop_map(
+            |((name, version, dev), (licenses, depends_on, extra))| Package {
+                name: Some(name),
+                version,
+                dev,
+                licenses,
+                depends_on,
+                extra: extra.into(),
+                ..Package::default()
+            },
+        )
+}
+
+fn code_line() -> impl Strategy<Value = CodeLine> {
+    (any::<i32>(), option::of(text()), option::of(any::<bool>())).prop_map(
+        |(number, content, is_cause)| CodeLine {
+            number: Some(i64::from(number)),
+            content,
+            is_cause,
+            ..CodeLine::default()
+        },
+    )
+}
+
+fn misconf_status() -> impl Strategy<Value = MisconfStatus> {
+    prop_oneof![
+        Just(MisconfStatus::Failure),
+        Just(MisconfStatus::Passed),
+        Just(MisconfStatus::Exception),
+        "[A-Z]{3,8}_NEW".prop_map(MisconfStatus::Other),
+    ]
+}
+
+fn misconfiguration() -> impl Strategy<Value = Misconfiguration> {
+    (
+        (text(), option::of(text()), option::of(severity())),
+        (
+            option::of(misconf_status()),
+            option::of(text_list()),
+            option::of(vec(code_line(), 0..3)),
+        ),
+        extra(),
+    )
+        .prop_map(
+            |((id, title, severity), (status, references, lines), extra)| Misconfiguration {
+                id: Some(id),
+                title,
+                severity,
+                status,
+                references,
+                cause_metadata: lines.map(|lines| CauseMetadata {
+                    code: Some(Code {
+                        lines: Some(lines),
+                        ..Code::default()
+                    }),
+                    ..CauseMetadata::default()
+                }),
+                extra: extra.into(),
+                ..Misconfiguration::default()
+            },
+        )
+}
+
+fn secret() -> impl Strategy<Value = Secret> {
+    (text(), option::of(severity()), option::of(text()), extra()).prop_map(
+        |(rule_id, severity, matched, extra)| Secret {
+            rule_id: Some(rule_id),
+            severity,
+            matched,
+            extra: extra.into(),
+            ..Secret::default()
+        },
+    )
+}
+
+fn license() -> impl Strategy<Value = License> {
+    (text(), option::of(severity()), option::of(score())).prop_map(
+        |(name, severity, confidence)| License {
+            name: Some(name),
+            severity,
+            confidence,
+            ..License::default()
+        },
+    )
+}
+
+fn summary() -> impl Strategy<Value = MisconfSummary> {
+    (0_u64..100, 0_u64..100, option::of(0_u64..5)).prop_map(|(successes, failures, exceptions)| {
+        MisconfSummary {
+            successes: Some(successes),
+            failures: Some(failures),
+            exceptions,
+            ..MisconfSummary::default()
+        }
+    })
+}
+
 fn class() -> impl Strategy<Value = ResultClass> {
     prop_oneof![
         Just(ResultClass::OsPkgs),
@@ -138,18 +241,38 @@ fn class() -> impl Strategy<Value = ResultClass> {
 
 fn result() -> impl Strategy<Value = ScanResult> {
     (
-        text(),
-        option::of(class()),
-        option::of(text()),
-        option::of(vec(vulnerability(), 0..4)),
-        extra(),
+        (
+            text(),
+            option::of(class()),
+            option::of(text()),
+            option::of(vec(vulnerability(), 0..4)),
+        ),
+        (
+            option::of(vec(package(), 0..3)),
+            option::of(summary()),
+            option::of(vec(misconfiguration(), 0..3)),
+        ),
+        (
+            option::of(vec(secret(), 0..2)),
+            option::of(vec(license(), 0..2)),
+            extra(),
+        ),
     )
         .prop_map(
-            |(target, class, target_type, vulnerabilities, extra)| ScanResult {
+            |(
+                (target, class, target_type, vulnerabilities),
+                (packages, misconf_summary, misconfigurations),
+                (secrets, licenses, extra),
+            )| ScanResult {
                 target: Some(target),
                 class,
                 target_type,
                 vulnerabilities,
+                packages,
+                misconf_summary,
+                misconfigurations,
+                secrets,
+                licenses,
                 extra: extra.into(),
                 ..ScanResult::default()
             },
