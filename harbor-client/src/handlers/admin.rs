@@ -173,7 +173,13 @@ impl Replication {
         loop {
             let execution = self.execution(id).await?;
             let status = execution.status.as_deref().unwrap_or("InProgress");
-            if !matches!(status, "InProgress" | "Pending" | "Running" | "") {
+            // Harbor 2.x executions report the job service's statuses (`Pending`, `Scheduled`,
+            // `Running`, then `Success`, `Error` or `Stopped`); older ones `InProgress` and
+            // `Succeed`/`Failed`.
+            if !matches!(
+                status,
+                "InProgress" | "Pending" | "Scheduled" | "Running" | ""
+            ) {
                 tracing::info!(execution = id, status, "replication finished");
                 return Ok(execution);
             }

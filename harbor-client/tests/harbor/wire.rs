@@ -366,3 +366,93 @@ async fn version_gates_read_systeminfo_once() {
         "permissions listing needs Harbor 2.10 or newer, the server runs v2.8.4-abc"
     );
 }
+
+#[tokio::test]
+async fn replication_start_and_wait_polls_until_the_execution_ends() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2.0/replication/executions"))
+        .and(wiremock::matchers::body_json(json!({"policy_id": 3})))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .insert_header("Location", "/api/v2.0/replication/executions/41"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    for status in ["Pending", "Scheduled", "Running"] {
+        Mock::given(method("GET"))
+            .and(path("/api/v2.0/replication/executions/41"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"id": 41, "status": status})),
+            )
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/api/v2.0/replication/executions/41"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": 41, "status": "Success", "total": 2, "succeed": 2, "failed": 0}),
+        ))
+        .mount(&server)
+        .await;
+
+    let wait = wharf_harbor_client::WaitOptions {
+        interval: std::time::Duration::from_millis(10),
+        max_interval: std::time::Duration::from_millis(20),
+        deadline: std::time::Duration::from_secs(5),
+    };
+    let execution = common::client(&server.uri())
+        .replication()
+        .start_and_wait(3, wait)
+        .await
+        .unwrap();
+    assert_eq!(execution.id, Some(41));
+    assert_eq!(execution.status.as_deref(), Some("Success"));
+    let polls = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|request| request.method.as_str() == "GET")
+        .count();
+    assert_eq!(polls, 4, "three running answers, then the finished one");
+}
+
+#[tokio::test]
+async fn adapter_infos_read_as_a_map_with_nulls_as_empty() {
+    // Harbor's answer: a map keyed by adapter type (the spec declares an array), with null
+    // where an adapter has no endpoint list or credential pattern.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2.0/replication/adapterinfos"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "docker-hub": {
+                "endpoint_pattern": {"endpoint_type": "EndpointPatternTypeFix",
+                    "endpoints": [{"key": "hub.docker.com", "value": "https://hub.docker.com"}]},
+                "credential_pattern": null
+            },
+            "harbor": {"endpoint_pattern": {"endpoint_type": "EndpointPatternTypeStandard", "endpoints": null}}
+        })))
+        .mount(&server)
+        .await;
+    let infos = common::client(&server.uri())
+        .registries()
+        .adapter_infos()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = infos.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["docker-hub", "harbor"]);
+    let hub = infos["docker-hub"].endpoint_pattern.as_ref().unwrap();
+    assert_eq!(hub.endpoints.len(), 1);
+    assert!(infos["docker-hub"].credential_pattern.is_none());
+    assert!(
+        infos["harbor"]
+            .endpoint_pattern
+            .as_ref()
+            .unwrap()
+            .endpoints
+            .is_empty()
+    );
+}
