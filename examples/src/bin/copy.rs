@@ -2,7 +2,6 @@
 //! one shared plan for the whole batch.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -14,7 +13,7 @@ use wharf_examples::registry::{
 };
 use wharf_oci_core::client::RegistryClient;
 use wharf_oci_core::copy::{
-    CopyEngine, CopyOptions, CopyRequest, CopyStatus, PlannedReference, ReferenceReport,
+    CopyEngine, CopyOptions, CopyRequest, PlannedReference, ReferenceReport,
 };
 use wharf_oci_core::platform::Platform;
 use wharf_oci_core::reference::Reference;
@@ -125,21 +124,11 @@ struct Unlisted {
 
 impl Unlisted {
     fn failed(&self) -> ReferenceReport {
-        ReferenceReport {
-            source: self.source.clone(),
-            destinations: vec![self.destination.clone()],
-            digest: None,
-            status: CopyStatus::Failed,
-            error: Some(self.error.clone()),
-            blobs_copied: 0,
-            bytes_copied: 0,
-            blobs_mounted: 0,
-            bytes_mounted: 0,
-            blobs_skipped: 0,
-            bytes_skipped: 0,
-            manifests_pushed: 0,
-            duration: Duration::ZERO,
-        }
+        ReferenceReport::failed(
+            self.source.clone(),
+            vec![self.destination.clone()],
+            self.error.clone(),
+        )
     }
 
     fn planned(&self) -> PlannedReference {

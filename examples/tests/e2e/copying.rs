@@ -11,7 +11,7 @@ use wharf_oci_core::transport::TransportConfig;
 use wharf_testkit::image::{ArtifactBuilder, Flavor, ImageBuilder, IndexBuilder};
 use wharf_testkit::services;
 
-use super::sim::{Stack, describe, run_bin};
+use super::sim::{Stack, describe, raw_manifest, run_bin};
 
 fn unique(name: &str) -> String {
     format!(
@@ -30,25 +30,6 @@ fn plain_client(host: &str) -> RegistryClient {
         .credentials(Arc::new(Anonymous))
         .build()
         .unwrap()
-}
-
-/// `skopeo inspect --raw` of a reference on a plain-HTTP registry, with optional credentials.
-fn raw_manifest(reference: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
-    let mut command = Command::new("skopeo");
-    command.args(["inspect", "--raw", "--tls-verify=false"]);
-    if let Some((user, password)) = creds {
-        command.arg("--creds").arg(format!("{user}:{password}"));
-    }
-    let output = command
-        .arg(format!("docker://{reference}"))
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        output.status.success(),
-        "skopeo inspect {reference}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! simulator is the mirror, skopeo judges what arrived, and a fault proxy plays the rate limit.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use wharf_testkit::fault_proxy::{FaultConfig, FaultKind, FaultProxy};
 use wharf_testkit::image::{Flavor, ImageBuilder, IndexBuilder};
 use wharf_testkit::services;
 
-use super::sim::{Stack, describe, run_bin};
+use super::sim::{Stack, describe, raw_manifest, run_bin};
 
 fn unique(name: &str) -> String {
     format!(
@@ -44,25 +44,6 @@ async fn push_image(client: &RegistryClient, reference: &str, size: u64) {
         .push(client, &Reference::parse(reference).unwrap())
         .await
         .unwrap();
-}
-
-/// `skopeo inspect --raw` of a reference on a plain-HTTP registry.
-fn raw_manifest(reference: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
-    let mut command = Command::new("skopeo");
-    command.args(["inspect", "--raw", "--tls-verify=false"]);
-    if let Some((user, password)) = creds {
-        command.arg("--creds").arg(format!("{user}:{password}"));
-    }
-    let output = command
-        .arg(format!("docker://{reference}"))
-        .output()
-        .expect("skopeo runs");
-    assert!(
-        output.status.success(),
-        "skopeo inspect {reference}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
 }
 
 /// Runs `mirror --config CONFIG --output json` with the target's login and an empty Docker

@@ -147,3 +147,22 @@ async fn run(program: &str, args: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `skopeo inspect --raw` of a reference on a plain-HTTP registry, with optional credentials.
+pub fn raw_manifest(reference: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
+    let mut command = std::process::Command::new("skopeo");
+    command.args(["inspect", "--raw", "--tls-verify=false"]);
+    if let Some((user, password)) = creds {
+        command.arg("--creds").arg(format!("{user}:{password}"));
+    }
+    let output = command
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}

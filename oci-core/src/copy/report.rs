@@ -51,6 +51,15 @@ pub struct ReferenceReport {
 }
 
 impl ReferenceReport {
+    /// A reference that failed before anything was copied (for instance, a repository whose
+    /// tags could not be listed), for callers that report it alongside a batch.
+    pub fn failed(source: String, destinations: Vec<String>, error: String) -> Self {
+        Self {
+            error: Some(error),
+            ..Self::new(source, destinations)
+        }
+    }
+
     pub(crate) fn new(source: String, destinations: Vec<String>) -> Self {
         Self {
             source,
