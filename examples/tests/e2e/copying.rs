@@ -576,6 +576,181 @@ project = "{project}"
     assert_eq!(statuses, ["up_to_date", "up_to_date"]);
 }
 
+/// Calls the ECR API of moto (which does not check signatures) the way an AWS client would.
+fn moto(action: &str, body: &serde_json::Value) -> serde_json::Value {
+    let output = Command::new("curl")
+        .args(["-sS", "-X", "POST", "-w", "\n%{http_code}"])
+        .args(["-H", "Content-Type: application/x-amz-json-1.1"])
+        .arg("-H")
+        .arg(format!(
+            "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.{action}"
+        ))
+        .arg("-H")
+        .arg(format!(
+            "Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{ECR_REGION}/ecr/aws4_request, SignedHeaders=host, Signature=0"
+        ))
+        .arg("--data-binary")
+        .arg(body.to_string())
+        .arg(format!("{}/", services::moto_url()))
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (reply, status) = text.rsplit_once('\n').unwrap_or((&text, ""));
+    assert_eq!(status, "200", "moto {action}: {reply}");
+    serde_json::from_str(reply).unwrap_or(serde_json::Value::Null)
+}
+
+const ECR_ACCOUNT: &str = "123456789012";
+const ECR_REGION: &str = "eu-west-1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_ecr_repositories_with_their_indexes_into_harbor() {
+    // moto answers the ECR API; the stack's plain registry holds the bytes, as the ECR
+    // registry host would.
+    let stack = Stack::start(&[]).await;
+    let ecr_host = services::registry_plain().host;
+    let client = plain_client(&ecr_host);
+    let team = unique("shop");
+    let amd64 = ImageBuilder::new(Flavor::Oci)
+        .layer(12_000)
+        .build()
+        .unwrap();
+    let arm64 = ImageBuilder::new(Flavor::Oci)
+        .platform("linux", "arm64", Some("v8"))
+        .layer(11_000)
+        .build()
+        .unwrap();
+    let index = IndexBuilder::new(Flavor::Oci)
+        .image(amd64)
+        .image(arm64)
+        .build();
+    let worker = ImageBuilder::new(Flavor::Docker)
+        .layer(9_000)
+        .build()
+        .unwrap();
+    let api_repo = format!("{team}/api");
+    let worker_repo = format!("{team}/worker");
+    index
+        .push(
+            &client,
+            &Reference::parse(&format!("{ecr_host}/{api_repo}:1.0")).unwrap(),
+        )
+        .await
+        .unwrap();
+    worker
+        .push(
+            &client,
+            &Reference::parse(&format!("{ecr_host}/{worker_repo}:2.3")).unwrap(),
+        )
+        .await
+        .unwrap();
+    for (repository, tag, manifest, media_type, digest) in [
+        (
+            &api_repo,
+            "1.0",
+            &index.bytes,
+            wharf_oci_core::media_type::OCI_INDEX,
+            &index.digest,
+        ),
+        (
+            &worker_repo,
+            "2.3",
+            &worker.manifest,
+            worker.media_type(),
+            &worker.digest,
+        ),
+    ] {
+        moto(
+            "CreateRepository",
+            &serde_json::json!({"repositoryName": repository}),
+        );
+        moto(
+            "PutImage",
+            &serde_json::json!({
+                "repositoryName": repository,
+                "imageManifest": String::from_utf8_lossy(manifest),
+                "imageManifestMediaType": media_type,
+                "imageTag": tag,
+                "imageDigest": digest.as_str(),
+            }),
+        );
+    }
+
+    let project = unique("from-ecr");
+    let scratch = tempfile::tempdir().unwrap();
+    let registry = stack.sim.registry_host().to_owned();
+    let mapping = scratch.path().join("mapping.toml");
+    std::fs::write(
+        &mapping,
+        format!(
+            "[[registries]]\naccount = \"{ECR_ACCOUNT}\"\nregion = \"{ECR_REGION}\"\n\
+             harbor = \"{registry}\"\ndefault_project = \"{project}\"\n"
+        ),
+    )
+    .unwrap();
+    let (admin, password) = stack.sim.admin();
+    let config = format!(
+        r#"plain_http = ["{ecr_host}", "{registry}", "{harbor_host}"]
+[target]
+url = "{url}"
+registry = "{registry}"
+username = "{admin}"
+[[sources]]
+kind = "ecr"
+account = "{ECR_ACCOUNT}"
+region = "{ECR_REGION}"
+prefix = "{team}/"
+endpoint_url = "{moto_url}"
+registry_host = "{ecr_host}"
+mapping = "{mapping}"
+"#,
+        harbor_host = stack.sim.url().trim_start_matches("http://"),
+        url = stack.sim.url(),
+        moto_url = services::moto_url(),
+        mapping = mapping.display(),
+    );
+    let config_path = scratch.path().join("migrate.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let report = scratch.path().join("report.json");
+    let (config_arg, report_arg) = (
+        config_path.display().to_string(),
+        report.display().to_string(),
+    );
+    let env = [
+        ("HARBOR_URL", stack.sim.url()),
+        ("HARBOR_PASSWORD", password),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", ECR_REGION),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let output = run_bin(
+        env!("CARGO_BIN_EXE_migrate"),
+        &["run", "--config", &config_arg, "--report", &report_arg],
+        &env,
+    )
+    .await;
+    assert!(output.status.success(), "{}", describe(&output));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(written["projects_created"], serde_json::json!([project]));
+    assert_eq!(
+        written["copy"]["references"].as_array().unwrap().len(),
+        2,
+        "{written:#}"
+    );
+    let login = Some((admin, password));
+    assert_eq!(
+        raw_manifest(&format!("{registry}/{project}/{api_repo}:1.0"), login),
+        index.bytes.to_vec(),
+        "the multi-arch index arrives byte for byte"
+    );
+    assert_eq!(
+        raw_manifest(&format!("{registry}/{project}/{worker_repo}:2.3"), login),
+        worker.manifest.to_vec()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_shards_split_the_repositories_without_overlap_or_gap() {
     const SHARDS: usize = 3;
