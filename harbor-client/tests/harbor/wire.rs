@@ -456,3 +456,34 @@ async fn adapter_infos_read_as_a_map_with_nulls_as_empty() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn bearer_and_oidc_cli_secret_logins_reach_the_wire() {
+    let server = MockServer::start().await;
+    // base64("alice:cli-secret-123")
+    for authorization in ["Bearer id-token-abc", "Basic YWxpY2U6Y2xpLXNlY3JldC0xMjM="] {
+        Mock::given(method("GET"))
+            .and(path("/api/v2.0/users/current"))
+            .and(header("authorization", authorization))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"user_id": 3, "username": "alice"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    for client in [
+        common::builder(&server.uri()).bearer("id-token-abc"),
+        common::builder(&server.uri()).oidc_cli_secret("alice", "cli-secret-123"),
+    ] {
+        let client = client.build().unwrap();
+        assert!(
+            !format!("{client:?}").contains("id-token-abc")
+                && !format!("{client:?}").contains("cli-secret-123"),
+            "no secret in Debug"
+        );
+        let user = client.users().current().await.unwrap();
+        assert_eq!(user.username.as_deref(), Some("alice"));
+    }
+}
