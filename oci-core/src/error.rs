@@ -314,6 +314,13 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
+    /// True for a 413 (Payload Too Large), a whole-blob upload refused by a body-size cap:
+    /// the client sends that registry's blobs in chunks from then on, so an upload that can
+    /// start again from its first byte is worth starting again.
+    pub fn is_payload_too_large(&self) -> bool {
+        self.status() == Some(StatusCode::PAYLOAD_TOO_LARGE)
+    }
+
     /// True when the error came from the connection (refused, reset, timeout) rather than
     /// from an answer.
     pub fn is_connection(&self) -> bool {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use wharf_ecr_compat::EcrClient;
@@ -72,8 +72,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Take shard I of N (0-based), splitting by repository: `--shard 2/4`.
-        #[arg(long, value_name = "I/N", value_parser = valid_shard)]
-        shard: Option<String>,
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<Shard>,
         /// Where to write the JSON report.
         #[arg(long, default_value = "migrate-report.json")]
         report: PathBuf,
@@ -102,7 +102,7 @@ async fn main() -> ExitCode {
             dry_run,
             shard,
             report,
-        } => run(&config, dry_run, shard.as_deref(), &report, output).await,
+        } => run(&config, dry_run, shard, &report, output).await,
         Command::Rewrite {
             mapping,
             write,
@@ -114,7 +114,7 @@ async fn main() -> ExitCode {
 /// What `migrate run` writes to its report file.
 #[derive(Debug, Serialize)]
 struct MigrationReport<'a> {
-    shard: Option<&'a str>,
+    shard: Option<Shard>,
     dry_run: bool,
     projects_created: Vec<String>,
     inventory: &'a Inventory,
@@ -125,7 +125,7 @@ struct MigrationReport<'a> {
 async fn run(
     config_path: &Path,
     dry_run: bool,
-    shard: Option<&str>,
+    shard: Option<Shard>,
     report_path: &Path,
     output: OutputFormat,
 ) -> anyhow::Result<bool> {
@@ -137,8 +137,7 @@ async fn run(
     let mut inventory =
         inventory::collect(&config.sources, &registry, &harbor_registry, &ecr_clients).await?;
     if let Some(shard) = shard {
-        let (index, count) = parse_shard(shard)?;
-        inventory = inventory.shard(index, count);
+        inventory = inventory.shard(shard.index, shard.count);
     }
     let harbor = HarborClient::builder(&config.target.url)
         .basic(&config.target.username, password.clone())
@@ -198,24 +197,23 @@ async fn run(
     Ok(succeeded)
 }
 
-/// Checks `--shard` while the command line is read, so that a bad value is a usage error
-/// (exit 2) before anything is listed.
-fn valid_shard(text: &str) -> Result<String, String> {
-    parse_shard(text)
-        .map(|_| text.to_owned())
-        .map_err(|error| format!("{error:#}"))
+/// `--shard I/N`: this run takes shard `index` of `count` (numbered from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct Shard {
+    index: usize,
+    count: usize,
 }
 
-fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
-    let (index, count) = text.split_once('/').context("--shard takes I/N")?;
-    let (index, count): (usize, usize) = (
-        index.parse().context("I is not a whole number")?,
-        count.parse().context("N is not a whole number")?,
-    );
+/// Reads `--shard` while the command line is read, so that a bad value is a usage error
+/// (exit 2) before anything is listed.
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text.split_once('/').ok_or("--shard takes I/N")?;
+    let index = index.parse().map_err(|_| "I is not a whole number")?;
+    let count = count.parse().map_err(|_| "N is not a whole number")?;
     if count == 0 || index >= count {
-        bail!("I must be below N (shards are numbered from 0)");
+        return Err("I must be below N (shards are numbered from 0)".to_owned());
     }
-    Ok((index, count))
+    Ok(Shard { index, count })
 }
 
 fn transport(config: &MigrationConfig) -> anyhow::Result<TransportConfig> {
@@ -480,10 +478,10 @@ mod tests {
 
     #[test]
     fn shards_are_numbered_from_zero_below_their_count() {
-        assert_eq!(parse_shard("0/4").unwrap(), (0, 4));
-        assert_eq!(parse_shard("3/4").unwrap(), (3, 4));
+        assert_eq!(parse_shard("0/4"), Ok(Shard { index: 0, count: 4 }));
+        assert_eq!(parse_shard("3/4"), Ok(Shard { index: 3, count: 4 }));
         for bad in ["4/4", "0/0", "1", "a/2", "1/b", "-1/2", ""] {
-            assert!(valid_shard(bad).is_err(), "{bad} accepted");
+            assert!(parse_shard(bad).is_err(), "{bad} accepted");
         }
         let refused = <Args as clap::Parser>::try_parse_from([
             "migrate", "run", "--config", "m.toml", "--shard", "3/3",

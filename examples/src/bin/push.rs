@@ -226,9 +226,8 @@ async fn upload_with_retries(
             Ok(()) => return Ok(()),
             Err(error)
                 if policy.has_attempts_left(attempt)
-                    && error
-                        .status()
-                        .is_none_or(|s| s.as_u16() == 413 || policy.should_retry_status(s)) =>
+                    && (error.is_payload_too_large()
+                        || error.status().is_none_or(|s| policy.should_retry_status(s))) =>
             {
                 // What this attempt sent will be sent again.
                 lock(progress).add_total(sent.load(Ordering::Relaxed));

@@ -2,34 +2,18 @@
 //! simulator as the migration target, skopeo as the independent judge of what arrived.
 
 use std::process::Command;
-use std::sync::Arc;
 
-use wharf_oci_core::client::RegistryClient;
-use wharf_oci_core::credentials::Anonymous;
 use wharf_oci_core::reference::Reference;
-use wharf_oci_core::transport::TransportConfig;
 use wharf_testkit::image::{ArtifactBuilder, Flavor, ImageBuilder, IndexBuilder};
 use wharf_testkit::services;
 
-use super::sim::{Stack, describe, raw_manifest, run_bin};
+use super::sim::{Stack, describe, plain_client, raw_manifest, run_bin};
 
 fn unique(name: &str) -> String {
     format!(
         "{name}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     )
-}
-
-fn plain_client(host: &str) -> RegistryClient {
-    let transport = TransportConfig::builder()
-        .plain_http_host(host)
-        .build()
-        .unwrap();
-    RegistryClient::builder()
-        .transport(transport)
-        .credentials(Arc::new(Anonymous))
-        .build()
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,32 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wharf_oci_core::client::RegistryClient;
-use wharf_oci_core::credentials::Anonymous;
 use wharf_oci_core::reference::Reference;
-use wharf_oci_core::transport::TransportConfig;
 use wharf_testkit::fault_proxy::{FaultConfig, FaultKind, FaultProxy};
 use wharf_testkit::image::{Flavor, ImageBuilder, IndexBuilder};
 use wharf_testkit::services;
 
-use super::sim::{Stack, describe, raw_manifest, run_bin};
+use super::sim::{Stack, describe, plain_client, raw_manifest, run_bin};
 
 fn unique(name: &str) -> String {
     format!(
         "{name}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     )
-}
-
-fn upstream_client(hosts: &[&str]) -> RegistryClient {
-    let transport = TransportConfig::builder()
-        .plain_http_hosts(hosts.iter().copied())
-        .build()
-        .unwrap();
-    RegistryClient::builder()
-        .transport(transport)
-        .credentials(Arc::new(Anonymous))
-        .build()
-        .unwrap()
 }
 
 /// Pushes a small single-platform image whose layer is `size` random bytes.
@@ -90,7 +76,7 @@ async fn mirror_moves_only_changed_digests_into_a_harbor_project() {
     let project = unique("mirror");
     stack.project(&project, None).await;
     let upstream = services::registry_plain().host;
-    let client = upstream_client(&[&upstream]);
+    let client = plain_client(&upstream);
     let hub = unique("hub");
     let nginx = format!("{upstream}/{hub}/library/nginx:alpine");
     let index = IndexBuilder::new(Flavor::Oci)
@@ -193,7 +179,7 @@ name = "python"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mirror_waits_out_a_rate_limit_and_says_so() {
     let registry = services::registry_plain().host;
-    let client = upstream_client(&[&registry]);
+    let client = plain_client(&registry);
     let hub = unique("limited");
     let source = format!("{registry}/{hub}/nginx:alpine");
     push_image(&client, &source, 30_000).await;

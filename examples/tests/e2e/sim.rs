@@ -166,3 +166,16 @@ pub fn raw_manifest(reference: &str, creds: Option<(&str, &str)>) -> Vec<u8> {
     );
     output.stdout
 }
+
+/// An anonymous registry client for a plain-HTTP registry of the stack.
+pub fn plain_client(host: &str) -> wharf_oci_core::client::RegistryClient {
+    let transport = TransportConfig::builder()
+        .plain_http_host(host)
+        .build()
+        .unwrap();
+    wharf_oci_core::client::RegistryClient::builder()
+        .transport(transport)
+        .credentials(std::sync::Arc::new(wharf_oci_core::credentials::Anonymous))
+        .build()
+        .unwrap()
+}

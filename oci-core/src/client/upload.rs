@@ -133,7 +133,7 @@ impl RegistryClient {
 
     fn is_transient(&self, error: &Error) -> bool {
         error.is_connection()
-            || error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE)
+            || error.is_payload_too_large()
             || error
                 .status()
                 .is_some_and(|s| self.inner.retry.should_retry_status(s))
@@ -154,7 +154,7 @@ impl RegistryClient {
     /// Remembers a registry that answered a whole-blob `PUT` with 413, so later uploads
     /// (and the retry of this one) go in chunks.
     fn note_refused_whole_blob(&self, registry: &str, error: &Error) {
-        if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) {
+        if error.is_payload_too_large() {
             warn!(%registry, "registry refused a whole blob (413); uploading in chunks from now on");
             self.inner
                 .chunked_registries

@@ -1,7 +1,6 @@
 //! Running the blob jobs and pushing manifests and tags in an order that never exposes a
 //! broken image.
 
-use http::StatusCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,7 +171,7 @@ impl Executor {
                     return Ok(());
                 }
                 Err(error)
-                    if is_worth_retrying(&self.retry, &error)
+                    if (is_worth_retrying(&self.retry, &error) || error.is_payload_too_large())
                         && self.retry.has_attempts_left(attempt) =>
                 {
                     self.progress.rewind(sent.load(Ordering::Relaxed));
@@ -293,8 +292,6 @@ impl Executor {
 /// really corrupt still fails once the attempts are used up. Refusals (4xx) are final.
 pub(super) fn is_worth_retrying(retry: &RetryPolicy, error: &Error) -> bool {
     match error.status() {
-        // The client switched that registry to chunked uploads; the next attempt uses them.
-        Some(StatusCode::PAYLOAD_TOO_LARGE) => true,
         Some(status) => retry.should_retry_status(status),
         None => matches!(
             error,
