@@ -31,7 +31,7 @@ use time::OffsetDateTime;
 
 use crate::kinds::Severity;
 use crate::model::{Report, Vulnerability};
-use crate::text::TextList;
+use crate::text_list::TextList;
 use crate::timestamp::Timestamp;
 use crate::wire::OrderedMap;
 

@@ -2,14 +2,15 @@
 //!
 //! Every struct keeps the fields it does not name in `extra`, so parsing and serialising a
 //! report gives the same JSON back. Named fields are `Option`s: absent stays absent.
-//! Strings are [`Text`] (small strings inline), string arrays [`TextList`] (one buffer per
-//! array) and rarely present JSON blobs `Box<Value>`, which keeps a large report's model
-//! near the size of its string data.
+//! Strings are [`Text`] (small strings inline, long ones shared with the parsed document when
+//! it was handed over), string arrays [`TextList`] (one buffer per array, or the document's)
+//! and rarely present JSON blobs `Box<Value>`, which keeps a large report's model small.
 
 use serde_json::{Number, Value};
 
 use crate::kinds::{ArtifactType, MisconfStatus, ResultClass, Severity, Status};
-use crate::text::{Text, TextList};
+use crate::text::Text;
+use crate::text_list::TextList;
 use crate::timestamp::Timestamp;
 use crate::wire::{OrderedMap, wire_struct};
 

@@ -1,22 +1,45 @@
-//! The model's string types: [`Text`] for one string, [`TextList`] for Trivy's lists of
-//! strings. A large report holds about a million strings, so how they are stored decides
-//! most of the parse time and memory.
+//! The model's string types: [`Text`] for one string, [`TextList`](crate::TextList) for
+//! Trivy's lists of strings. A large report holds about a million strings, so how they are
+//! stored decides most of the parse time and memory.
+//!
+//! Two ways keep them cheap:
+//!
+//! - Short strings (up to 24 bytes: most ids, versions, package names and severity sources)
+//!   are stored inline, without an allocation.
+//! - When a report is parsed from a buffer the parser owns ([`Report::from_vec`],
+//!   [`Report::from_string`], [`Report::from_path`]), longer strings without escapes are
+//!   not copied: they point into that buffer, which is shared (reference counted) by every
+//!   string that points into it. The model then costs its structure on top of the input,
+//!   not a second copy of the input's text, and the buffer is freed with the last string
+//!   that uses it.
+//!
+//! [`Report::from_vec`]: crate::Report::from_vec
+//! [`Report::from_string`]: crate::Report::from_string
+//! [`Report::from_path`]: crate::Report::from_path
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
-use serde::ser::SerializeSeq;
+use compact_str::CompactString;
+use serde::de::Visitor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::wire::Tighten;
+/// The longest string stored inline, without an allocation.
+const INLINE_CAPACITY: usize = std::mem::size_of::<String>();
 
-/// The string type of every text field of the model: a small-string type that stores up to
-/// 24 bytes inline (most ids, versions, package names and severity sources) and only
-/// allocates for longer text, such as descriptions and URLs. In the benchmark report about
-/// two strings in five fit inline.
+/// The string type of every text field of the model.
 ///
-/// It dereferences to `&str`, compares with `&str` and `String`, and converts from both:
+/// It stores up to 24 bytes inline. A longer string is either in its own allocation or,
+/// when the report was parsed from a buffer the parser owns ([`Report::from_vec`],
+/// [`Report::from_string`], [`Report::from_path`]) and the string has no escapes, a slice
+/// of that buffer, which stays alive (reference counted) while any of its strings do.
+/// Either way it reads as a `&str`: it dereferences to `str`, compares with `&str` and
+/// `String`, and converts from and into both:
 ///
 /// ```
 /// use wharf_trivy_report::{Text, Vulnerability};
@@ -29,297 +52,317 @@ use crate::wire::Tighten;
 /// let owned: String = vulnerability.pkg_name.unwrap_or_default().into();
 /// assert_eq!(owned, "musl");
 /// ```
-pub type Text = compact_str::CompactString;
-
-/// A list of strings kept in one buffer: Trivy's string lists (`References`, `CweIDs`,
-/// `DependsOn`, `RepoTags`, ...). A vulnerability's `References` alone are about ten URLs;
-/// one buffer per list instead of one allocation per string halves the allocations of a
-/// large report.
 ///
-/// It reads like a slice of `&str` and serialises as a JSON array of strings:
-///
-/// ```
-/// use wharf_trivy_report::TextList;
-///
-/// let mut references: TextList = ["https://example.com/a", "https://example.com/b"]
-///     .into_iter()
-///     .collect();
-/// references.push("https://example.com/c");
-/// assert_eq!(references.len(), 3);
-/// assert_eq!(references.get(1), Some("https://example.com/b"));
-/// assert!(references.contains("https://example.com/c"));
-/// let all: Vec<&str> = references.iter().collect();
-/// assert_eq!(all[0], "https://example.com/a");
-/// assert_eq!(serde_json::to_string(&references)?, serde_json::to_string(&all)?);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct TextList {
-    /// The strings, one after the other.
-    text: String,
-    /// Where each string ends in `text`.
-    ends: Vec<usize>,
+/// [`Report::from_vec`]: crate::Report::from_vec
+/// [`Report::from_string`]: crate::Report::from_string
+/// [`Report::from_path`]: crate::Report::from_path
+#[derive(Clone, Default)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Inline up to 24 bytes, otherwise in the string's own allocation.
+    Owned(CompactString),
+    /// A slice of the document the report was parsed from.
+    Shared(Arc<String>, Span),
 }
 
-impl TextList {
-    /// An empty list.
-    pub fn new() -> Self {
-        Self::default()
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Owned(CompactString::default())
     }
+}
 
-    /// The number of strings.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Whether the list has no strings.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The string at `index`.
-    pub fn get(&self, index: usize) -> Option<&str> {
-        let end = *self.ends.get(index)?;
-        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
-        self.text.get(start..end)
-    }
-
-    /// The first string.
-    pub fn first(&self) -> Option<&str> {
-        self.get(0)
-    }
-
-    /// Whether one of the strings equals `text`.
-    pub fn contains(&self, text: &str) -> bool {
-        self.iter().any(|item| item == text)
-    }
-
-    /// Appends a string.
-    pub fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-        self.ends.push(self.text.len());
-    }
-
-    /// The strings in order.
-    pub fn iter(&self) -> Texts<'_> {
-        Texts {
-            list: self,
-            front: 0,
-            back: self.len(),
+impl Text {
+    /// The text as a string slice.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Owned(text) => text.as_str(),
+            Repr::Shared(input, span) => span.get(input),
         }
     }
 
-    /// The strings as owned `String`s.
-    pub fn to_vec(&self) -> Vec<String> {
-        self.iter().map(str::to_owned).collect()
+    /// Whether the text points into the document it was parsed from rather than holding its
+    /// own copy (see the module documentation of the string types).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.0, Repr::Shared(..))
     }
-}
 
-impl Tighten for TextList {
-    fn tighten(&mut self) {
-        self.text.shrink_to_fit();
-        self.ends.shrink_to_fit();
-    }
-}
-
-/// The iterator of [`TextList::iter`].
-#[derive(Debug, Clone)]
-pub struct Texts<'a> {
-    list: &'a TextList,
-    front: usize,
-    back: usize,
-}
-
-impl<'a> Iterator for Texts<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        if self.front == self.back {
-            return None;
+    /// Reads a string that the parser lent from its input: a slice of the shared input when
+    /// it lies in it and is too long to store inline, otherwise a copy.
+    fn read(text: &str) -> Text {
+        if text.len() > INLINE_CAPACITY
+            && let Some((input, span)) = with_input(|input| {
+                let input = input?;
+                Some((Arc::clone(input), Span::within(input, text)?))
+            })
+        {
+            return Text(Repr::Shared(input, span));
         }
-        let item = self.list.get(self.front);
-        self.front += 1;
-        item
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.back - self.front;
-        (left, Some(left))
+        Text::from(text)
     }
 }
 
-impl DoubleEndedIterator for Texts<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        if self.front == self.back {
-            return None;
-        }
-        self.back -= 1;
-        self.list.get(self.back)
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
     }
 }
 
-impl ExactSizeIterator for Texts<'_> {}
-
-impl<'a> IntoIterator for &'a TextList {
-    type Item = &'a str;
-    type IntoIter = Texts<'a>;
-
-    fn into_iter(self) -> Texts<'a> {
-        self.iter()
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
     }
 }
 
-impl<S: AsRef<str>> FromIterator<S> for TextList {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut list = TextList::new();
-        list.extend(iter);
-        list
+impl Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
     }
 }
 
-impl<S: AsRef<str>> Extend<S> for TextList {
-    fn extend<I: IntoIterator<Item = S>>(&mut self, iter: I) {
-        for text in iter {
-            self.push(text.as_ref());
+impl From<&str> for Text {
+    fn from(text: &str) -> Self {
+        Text(Repr::Owned(CompactString::from(text)))
+    }
+}
+
+impl From<&String> for Text {
+    fn from(text: &String) -> Self {
+        Text::from(text.as_str())
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text(Repr::Owned(CompactString::from(text)))
+    }
+}
+
+impl From<Text> for String {
+    fn from(text: Text) -> Self {
+        match text.0 {
+            Repr::Owned(text) => text.into_string(),
+            Repr::Shared(input, span) => span.get(&input).to_owned(),
         }
     }
 }
 
-impl From<Vec<String>> for TextList {
-    fn from(texts: Vec<String>) -> Self {
-        texts.into_iter().collect()
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
     }
 }
 
-impl fmt::Debug for TextList {
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As `str` hashes, so that lookups through `Borrow<str>` find the same entries.
+        self.as_str().hash(state);
+    }
+}
+
+macro_rules! compare_with_strings {
+    ($($other:ty),*) => {
+        $(
+            impl PartialEq<$other> for Text {
+                fn eq(&self, other: &$other) -> bool {
+                    self.as_str() == AsRef::<str>::as_ref(other)
+                }
+            }
+
+            impl PartialEq<Text> for $other {
+                fn eq(&self, other: &Text) -> bool {
+                    AsRef::<str>::as_ref(self) == other.as_str()
+                }
+            }
+        )*
+    };
+}
+
+compare_with_strings!(str, &str, String);
+
+impl fmt::Debug for Text {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_list().entries(self.iter()).finish()
+        fmt::Debug::fmt(self.as_str(), formatter)
     }
 }
 
-impl Serialize for TextList {
+impl fmt::Display for Text {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Text {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for text in self {
-            seq.serialize_element(text)?;
-        }
-        seq.end()
+        serializer.serialize_str(self.as_str())
     }
 }
 
-impl<'de> Deserialize<'de> for TextList {
+impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_seq(ListVisitor)
+        struct TextVisitor;
+
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Text, E> {
+                Ok(Text::read(text))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Text, E> {
+                Ok(Text::from(text))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Text, E> {
+                Ok(Text::from(text))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
-struct ListVisitor;
+/// Where a string lies in a buffer: a byte range stored in eight bytes (a report larger than
+/// 4 GiB is read with copies instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
 
-impl<'de> Visitor<'de> for ListVisitor {
-    type Value = TextList;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("an array of strings")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TextList, A::Error> {
-        SCRATCH.with(|scratch| {
-            let Ok(mut scratch) = scratch.try_borrow_mut() else {
-                // Only reachable if a deserializer nests lists inside a string: read directly.
-                return read_items(&mut seq, &mut TextList::new());
-            };
-            scratch.text.clear();
-            scratch.ends.clear();
-            let list = read_items(&mut seq, &mut scratch)?;
-            scratch.release_if_large();
-            Ok(list)
+impl Span {
+    /// The span `start..start + len`, if it fits.
+    pub(crate) fn new(start: usize, len: usize) -> Option<Span> {
+        Some(Span {
+            start: u32::try_from(start).ok()?,
+            len: u32::try_from(len).ok()?,
         })
     }
-}
 
-/// Reads the strings into `buffer`, then copies them into a list of exactly their size: two
-/// allocations per list, none per string and no growth.
-fn read_items<'de, A: SeqAccess<'de>>(
-    seq: &mut A,
-    buffer: &mut TextList,
-) -> Result<TextList, A::Error> {
-    while seq.next_element_seed(AppendTo(buffer))?.is_some() {}
-    Ok(TextList {
-        text: buffer.text.as_str().to_owned(),
-        ends: buffer.ends.clone(),
-    })
-}
-
-impl TextList {
-    /// Frees a scratch buffer that an unusually long list grew, so that it is not kept for
-    /// the life of the thread.
-    fn release_if_large(&mut self) {
-        const KEEP_BYTES: usize = 64 * 1024;
-        if self.text.capacity() > KEEP_BYTES || self.ends.capacity() > KEEP_BYTES / 8 {
-            *self = TextList::new();
+    /// The span of `text` in `buffer`, if `text` is a slice of `buffer`.
+    pub(crate) fn within(buffer: &str, text: &str) -> Option<Span> {
+        let start = (text.as_ptr() as usize).checked_sub(buffer.as_ptr() as usize)?;
+        if start.checked_add(text.len())? > buffer.len() {
+            return None;
         }
+        Span::new(start, text.len())
+    }
+
+    /// The text of the span in `buffer`.
+    pub(crate) fn get(self, buffer: &str) -> &str {
+        let start = self.start as usize;
+        &buffer[start..start + self.len as usize]
     }
 }
 
 thread_local! {
-    /// The buffer each thread reads lists into before they are copied out at their size.
-    static SCRATCH: RefCell<TextList> = RefCell::new(TextList::new());
+    /// The document being parsed by a sharing parse on this thread, if any.
+    static INPUT: RefCell<Option<Arc<String>>> = const { RefCell::new(None) };
 }
 
-/// Reads one string of an array straight into the list's buffer (no allocation per string).
-struct AppendTo<'a>(&'a mut TextList);
+/// Runs `parse` on `input` with `input` registered as the document that the strings read
+/// during the parse may point into (on this thread, for the length of the call).
+pub(crate) fn parse_sharing<T>(input: &Arc<String>, parse: impl FnOnce(&str) -> T) -> T {
+    /// Puts back the registration of an enclosing parse, also when `parse` panics.
+    struct Restore(Option<Arc<String>>);
 
-impl<'de> DeserializeSeed<'de> for AppendTo<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_str(self)
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let enclosing = self.0.take();
+            INPUT.with(|registered| *registered.borrow_mut() = enclosing);
+        }
     }
+
+    let enclosing = INPUT.with(|registered| registered.replace(Some(Arc::clone(input))));
+    let _restore = Restore(enclosing);
+    parse(input.as_str())
 }
 
-impl Visitor<'_> for AppendTo<'_> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a string")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
-        self.0.push(text);
-        Ok(())
-    }
+/// Calls `use_input` with the document of the sharing parse running on this thread, if any.
+pub(crate) fn with_input<T>(use_input: impl FnOnce(Option<&Arc<String>>) -> T) -> T {
+    INPUT.with(|registered| use_input(registered.borrow().as_ref()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse_shared<T: serde::de::DeserializeOwned>(json: &str) -> T {
+        let input = Arc::new(json.to_owned());
+        parse_sharing(&input, |json| serde_json::from_str(json)).unwrap()
+    }
+
     #[test]
-    fn round_trips_as_an_array_with_empty_and_escaped_strings() {
-        let json = r#"["a","","\"quoted\"\n","ünïcode"]"#;
-        let list: TextList = serde_json::from_str(json).unwrap();
-        assert_eq!(list.len(), 4);
-        assert_eq!(list.get(1), Some(""));
-        assert_eq!(list.get(2), Some("\"quoted\"\n"));
-        assert_eq!(list.get(4), None);
-        assert_eq!(serde_json::to_string(&list).unwrap(), json);
+    fn long_unescaped_strings_of_a_sharing_parse_point_into_the_input() {
+        let long = "https://nvd.nist.gov/vuln/detail/CVE-2019-14697";
+        let [short, shared, escaped]: [Text; 3] = parse_shared(&format!(
+            r#"["musl", "{long}", "line one\nline two and more"]"#
+        ));
+        assert!(!short.is_shared());
+        assert!(shared.is_shared());
+        assert_eq!(shared, long);
+        assert!(!escaped.is_shared());
+        assert_eq!(escaped, "line one\nline two and more");
+    }
+
+    #[test]
+    fn strings_outside_a_sharing_parse_are_copies() {
+        let text: Text = serde_json::from_str(r#""https://nvd.nist.gov/vuln/detail/CVE""#).unwrap();
+        assert!(!text.is_shared());
+        with_input(|input| assert!(input.is_none()));
+    }
+
+    #[test]
+    fn shared_and_owned_texts_compare_hash_and_convert_alike() {
+        use std::collections::HashSet;
+
+        let long = "a description longer than twenty-four bytes";
+        let shared: Text = parse_shared(&format!("\"{long}\""));
+        let owned = Text::from(long);
+        assert!(shared.is_shared());
+        assert_eq!(shared, owned);
+        assert_eq!(format!("{shared:?}"), format!("{long:?}"));
+        let set: HashSet<Text> = [owned].into_iter().collect();
+        assert!(set.contains(long));
+        assert!(set.contains(&shared));
+        assert_eq!(String::from(shared), long);
+    }
+
+    #[test]
+    fn a_text_is_as_small_as_a_string() {
+        assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());
         assert_eq!(
-            list.iter().rev().collect::<Vec<_>>(),
-            ["ünïcode", "\"quoted\"\n", "", "a"]
+            std::mem::size_of::<Option<Text>>(),
+            std::mem::size_of::<String>()
         );
     }
 
     #[test]
-    fn rejects_non_strings() {
-        assert!(serde_json::from_str::<TextList>("[1]").is_err());
-        assert!(serde_json::from_str::<TextList>("[null]").is_err());
-        assert!(serde_json::from_str::<TextList>("\"a\"").is_err());
-    }
-
-    #[test]
-    fn empty_list_is_not_absent() {
-        let list: TextList = serde_json::from_str("[]").unwrap();
-        assert!(list.is_empty());
-        assert_eq!(serde_json::to_string(&list).unwrap(), "[]");
+    fn a_span_is_only_found_inside_its_buffer() {
+        let buffer = String::from("0123456789");
+        assert_eq!(Span::within(&buffer, &buffer[2..5]), Span::new(2, 3));
+        assert_eq!(Span::within(&buffer, "elsewhere"), None);
+        assert_eq!(Span::new(2, 3).unwrap().get(&buffer), "234");
     }
 }

@@ -316,8 +316,18 @@ proptest! {
         let compact = serde_json::to_vec(&report).unwrap();
         prop_assert_eq!(&Report::from_slice(&compact).unwrap(), &report);
 
+        prop_assert_eq!(&Report::from_vec(compact).unwrap(), &report);
+
         let pretty = report.to_json_pretty();
         prop_assert_eq!(&Report::from_str(&pretty).unwrap(), &report);
         prop_assert_eq!(&Report::from_reader(pretty.as_bytes()).unwrap(), &report);
+        prop_assert_eq!(&Report::from_string(pretty.clone()).unwrap(), &report);
+
+        // `from_path` reads the file without its indentation, then shares the text.
+        let file = std::env::temp_dir().join(format!("wharf-property-{}.json", std::process::id()));
+        std::fs::write(&file, &pretty).unwrap();
+        let from_file = Report::from_path(&file);
+        std::fs::remove_file(&file).unwrap();
+        prop_assert_eq!(&from_file.unwrap(), &report);
     }
 }

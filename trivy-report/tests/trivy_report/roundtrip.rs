@@ -24,7 +24,38 @@ fn every_fixture_round_trips_losslessly() {
 
         let reparsed = Report::from_slice(report.to_json_pretty().as_bytes()).unwrap();
         assert_eq!(reparsed, report, "{}", path.display());
+
+        // Every way in gives the same model: the sharing parse of a file read without its
+        // indentation, a handed-over buffer, and the streaming reader.
+        assert_eq!(
+            Report::from_path(&path).unwrap(),
+            report,
+            "{}",
+            path.display()
+        );
+        assert_eq!(Report::from_vec(text.clone().into_bytes()).unwrap(), report);
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(
+            Report::from_reader(file).unwrap(),
+            report,
+            "{}",
+            path.display()
+        );
     }
+}
+
+#[test]
+fn a_syntax_error_read_from_a_file_names_its_line_and_column_in_the_file() {
+    let path = std::env::temp_dir().join(format!("wharf-broken-{}.json", std::process::id()));
+    let broken = "{\n    \"SchemaVersion\": 2,\n        \"ArtifactName\": \"alpine\" oops\n}\n";
+    std::fs::write(&path, broken).unwrap();
+    let error = Report::from_path(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+    let wharf_trivy_report::Error::Json(error) = error else {
+        panic!("expected a JSON error, got {error:?}");
+    };
+    // Column 34 is the `o` counted with the line's eight spaces of indentation.
+    assert_eq!((error.line(), error.column()), (3, 34), "{error}");
 }
 
 #[test]
