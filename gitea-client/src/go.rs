@@ -4,6 +4,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use http::Method;
+use http::header::CONTENT_LENGTH;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -26,20 +27,32 @@ impl GoRegistry {
     /// A version already present is [`Error::AlreadyExists`].
     pub async fn upload(&self, module_zip: impl Into<Bytes>) -> Result<()> {
         let bytes = module_zip.into();
-        let request = Request::new(Method::PUT, join(&self.base, &["upload"])?)
-            .publish("go module")
-            .with(move |builder| builder.body(bytes));
-        self.http.execute(request).await?;
-        Ok(())
+        let length = bytes.len() as u64;
+        self.upload_body(reqwest::Body::from(bytes), length).await
     }
 
-    /// Uploads a module zip file.
+    /// Uploads a module zip file, streaming it (never held in memory; Go allows module zips
+    /// of up to 500 MiB).
     pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let bytes = tokio::fs::read(path)
+        let file = tokio::fs::File::open(path)
             .await
             .map_err(|source| Error::io(path, source))?;
-        self.upload(bytes).await
+        let length = file
+            .metadata()
+            .await
+            .map_err(|source| Error::io(path, source))?
+            .len();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        self.upload_body(body, length).await
+    }
+
+    async fn upload_body(&self, body: reqwest::Body, length: u64) -> Result<()> {
+        let request = Request::new(Method::PUT, join(&self.base, &["upload"])?)
+            .publish("go module")
+            .with(move |builder| builder.body(body).header(CONTENT_LENGTH, length));
+        self.http.execute(request).await?;
+        Ok(())
     }
 
     /// The versions of a module (`<module>/@v/list`).

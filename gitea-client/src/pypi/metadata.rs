@@ -1,6 +1,6 @@
 //! Core metadata read out of a wheel (`*.dist-info/METADATA`) or an sdist (`PKG-INFO`).
 
-use std::io::{Cursor, Read};
+use std::io::{Read, Seek};
 
 use flate2::read::GzDecoder;
 
@@ -127,11 +127,17 @@ impl CoreMetadata {
     }
 }
 
-/// Reads the core metadata out of a distribution file's bytes.
-pub(crate) fn read(kind: DistributionKind, file_name: &str, bytes: &[u8]) -> Result<CoreMetadata> {
+/// Reads the core metadata out of a distribution file. A wheel's zip directory is read from
+/// its end and only the `METADATA` entry is inflated; an sdist is decompressed only up to its
+/// `PKG-INFO`, so neither is read whole.
+pub(crate) fn read(
+    kind: DistributionKind,
+    file_name: &str,
+    file: impl Read + Seek,
+) -> Result<CoreMetadata> {
     let text = match kind {
-        DistributionKind::Wheel => wheel_metadata(file_name, bytes)?,
-        DistributionKind::Sdist => sdist_pkg_info(file_name, bytes)?,
+        DistributionKind::Wheel => wheel_metadata(file_name, file)?,
+        DistributionKind::Sdist => sdist_pkg_info(file_name, file)?,
     };
     let metadata = CoreMetadata::parse(&text);
     if metadata.name().is_none_or(str::is_empty) || metadata.version().is_none_or(str::is_empty) {
@@ -143,9 +149,9 @@ pub(crate) fn read(kind: DistributionKind, file_name: &str, bytes: &[u8]) -> Res
     Ok(metadata)
 }
 
-fn wheel_metadata(file_name: &str, bytes: &[u8]) -> Result<String> {
+fn wheel_metadata(file_name: &str, file: impl Read + Seek) -> Result<String> {
     let invalid = |reason: String| Error::invalid_package(file_name, reason);
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+    let mut archive = zip::ZipArchive::new(file)
         .map_err(|error| invalid(format!("not a zip archive: {error}")))?;
     let entry = archive
         .file_names()
@@ -166,9 +172,9 @@ fn is_top_level_dist_info_metadata(name: &str) -> bool {
         .is_some_and(|(folder, file)| folder.ends_with(".dist-info") && file == "METADATA")
 }
 
-fn sdist_pkg_info(file_name: &str, bytes: &[u8]) -> Result<String> {
+fn sdist_pkg_info(file_name: &str, file: impl Read) -> Result<String> {
     let invalid = |reason: String| Error::invalid_package(file_name, reason);
-    let mut archive = tar::Archive::new(GzDecoder::new(bytes));
+    let mut archive = tar::Archive::new(GzDecoder::new(std::io::BufReader::new(file)));
     let entries = archive
         .entries()
         .map_err(|error| invalid(format!("not a tar.gz: {error}")))?;
@@ -217,6 +223,8 @@ pub fn normalize_name(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     #[test]
@@ -252,9 +260,9 @@ mod tests {
 
     #[test]
     fn unreadable_files_are_invalid_packages() {
-        let error = read(DistributionKind::Wheel, "x.whl", b"not a zip").unwrap_err();
+        let error = read(DistributionKind::Wheel, "x.whl", Cursor::new(b"not a zip")).unwrap_err();
         assert!(matches!(error, Error::InvalidPackage { .. }), "{error}");
-        let error = read(DistributionKind::Sdist, "x.tar.gz", b"nope").unwrap_err();
+        let error = read(DistributionKind::Sdist, "x.tar.gz", Cursor::new(b"nope")).unwrap_err();
         assert!(matches!(error, Error::InvalidPackage { .. }), "{error}");
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use http::Method;
 use reqwest::multipart::{Form, Part};
 use sha2::digest::DynDigest;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 use wharf_oci_core::retry::RetryPolicy;
@@ -101,34 +101,65 @@ impl PypiRegistry {
 
     /// Uploads a wheel or sdist file; name, version and the rest of the form come from the
     /// metadata inside the file.
+    ///
+    /// The file is never held in memory: a first pass reads its metadata and digests, then
+    /// the upload streams it from disk. It must not change in between.
     pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<UploadedDistribution> {
-        let path = path.as_ref();
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|source| Error::io(path, source))?;
+        let path = path.as_ref().to_owned();
         let file_name = path
             .file_name()
             .and_then(|name| name.to_str())
-            .ok_or_else(|| Error::invalid_package(path.display().to_string(), "no file name"))?;
-        self.upload(file_name, bytes).await
+            .ok_or_else(|| Error::invalid_package(path.display().to_string(), "no file name"))?
+            .to_owned();
+        let kind = distribution_kind(&file_name)?;
+        let inspect_path = path.clone();
+        let inspect_name = file_name.clone();
+        let inspected =
+            tokio::task::spawn_blocking(move || inspect_file(kind, &inspect_name, &inspect_path))
+                .await
+                .map_err(|error| Error::invalid_package(&file_name, error.to_string()))??;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|source| Error::io(&path, source))?;
+        let content = Part::stream_with_length(
+            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)),
+            inspected.size,
+        );
+        self.send_upload(kind, &file_name, &inspected, content)
+            .await
     }
 
     /// Uploads a wheel or sdist given as bytes with its file name.
-    // FIXME: the whole file is held in memory for the multipart body; a streamed part
-    // (`Part::stream_with_length`) after a first pass for metadata and digests would bound it.
     pub async fn upload(&self, file_name: &str, bytes: Vec<u8>) -> Result<UploadedDistribution> {
-        let kind = DistributionKind::from_file_name(file_name).ok_or_else(|| {
-            Error::invalid_package(file_name, "neither a wheel (.whl) nor an sdist (.tar.gz)")
-        })?;
-        let metadata = metadata::read(kind, file_name, &bytes)?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let uploaded = UploadedDistribution {
-            name: metadata.name().unwrap_or_default().to_owned(),
-            version: metadata.version().unwrap_or_default().to_owned(),
-            file_name: file_name.to_owned(),
-            sha256: sha256.clone(),
+        let kind = distribution_kind(file_name)?;
+        let inspected = Inspected {
+            metadata: metadata::read(kind, file_name, std::io::Cursor::new(&bytes))?,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            md5: hex::encode(md5::Md5::digest(&bytes)),
+            size: bytes.len() as u64,
         };
-        let form = upload_form(kind, file_name, &metadata, &bytes, &sha256)?;
+        self.send_upload(kind, file_name, &inspected, Part::bytes(bytes))
+            .await
+    }
+
+    async fn send_upload(
+        &self,
+        kind: DistributionKind,
+        file_name: &str,
+        inspected: &Inspected,
+        content: Part,
+    ) -> Result<UploadedDistribution> {
+        let uploaded = UploadedDistribution {
+            name: inspected.metadata.name().unwrap_or_default().to_owned(),
+            version: inspected.metadata.version().unwrap_or_default().to_owned(),
+            file_name: file_name.to_owned(),
+            sha256: inspected.sha256.clone(),
+        };
+        let content = content
+            .file_name(file_name.to_owned())
+            .mime_str("application/octet-stream")
+            .map_err(|error| Error::invalid_package(file_name, error.to_string()))?;
+        let form = upload_form(kind, file_name, inspected).part("content", content);
 
         let what = format!("{} {} ({file_name})", uploaded.name, uploaded.version);
         tracing::info!(file = file_name, name = %uploaded.name, version = %uploaded.version, "uploading");
@@ -247,19 +278,55 @@ async fn write_hashed(
     Ok((written, hasher.map(FileHasher::finish)))
 }
 
-/// The multipart form twine sends for `:action=file_upload`.
-fn upload_form(
-    kind: DistributionKind,
-    file_name: &str,
-    metadata: &CoreMetadata,
-    bytes: &[u8],
-    sha256: &str,
-) -> Result<Form> {
+/// What the upload form says about a distribution file, read before it is sent.
+struct Inspected {
+    metadata: CoreMetadata,
+    sha256: String,
+    md5: String,
+    size: u64,
+}
+
+fn distribution_kind(file_name: &str) -> Result<DistributionKind> {
+    DistributionKind::from_file_name(file_name).ok_or_else(|| {
+        Error::invalid_package(file_name, "neither a wheel (.whl) nor an sdist (.tar.gz)")
+    })
+}
+
+/// Reads a file's metadata, then its digests and size in one streaming pass (blocking I/O).
+fn inspect_file(kind: DistributionKind, file_name: &str, path: &Path) -> Result<Inspected> {
+    let open = || std::fs::File::open(path).map_err(|source| Error::io(path, source));
+    let metadata = metadata::read(kind, file_name, std::io::BufReader::new(open()?))?;
+    let mut file = open()?;
+    let (mut sha256, mut md5) = (Sha256::new(), md5::Md5::new());
+    let mut buffer = vec![0; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let read = match std::io::Read::read(&mut file, &mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => return Err(Error::io(path, source)),
+        };
+        Digest::update(&mut sha256, &buffer[..read]);
+        Digest::update(&mut md5, &buffer[..read]);
+        size += read as u64;
+    }
+    Ok(Inspected {
+        metadata,
+        sha256: hex::encode(Digest::finalize(sha256)),
+        md5: hex::encode(Digest::finalize(md5)),
+        size,
+    })
+}
+
+/// The text fields of the multipart form twine sends for `:action=file_upload` (the file
+/// itself is added as the `content` part).
+fn upload_form(kind: DistributionKind, file_name: &str, inspected: &Inspected) -> Form {
+    let metadata = &inspected.metadata;
     let pyversion = match kind {
         DistributionKind::Wheel => metadata::wheel_python_tag(file_name).unwrap_or("py3"),
         DistributionKind::Sdist => "source",
     };
-    let md5 = hex::encode(md5::Md5::digest(bytes));
     let mut form = Form::new()
         .text(":action", "file_upload")
         .text("protocol_version", "1")
@@ -269,8 +336,8 @@ fn upload_form(
             "metadata_version",
             metadata.metadata_version().unwrap_or("2.1").to_owned(),
         )
-        .text("sha256_digest", sha256.to_owned())
-        .text("md5_digest", md5);
+        .text("sha256_digest", inspected.sha256.clone())
+        .text("md5_digest", inspected.md5.clone());
     for (field, key) in SINGLE_FIELDS {
         if let Some(value) = metadata.get(key) {
             form = form.text(*field, value.to_owned());
@@ -284,11 +351,7 @@ fn upload_form(
             form = form.text(*field, value.to_owned());
         }
     }
-    let content = Part::bytes(bytes.to_vec())
-        .file_name(file_name.to_owned())
-        .mime_str("application/octet-stream")
-        .map_err(|error| Error::invalid_package(file_name, error.to_string()))?;
-    Ok(form.part("content", content))
+    form
 }
 
 /// Form fields with one value and the metadata header they come from.

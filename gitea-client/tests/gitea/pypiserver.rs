@@ -63,7 +63,11 @@ async fn wheel_and_sdist_publish_list_download_and_pip_install() {
     let (wheel_name, wheel) = project.wheel();
     let (sdist_name, sdist) = project.sdist();
 
-    let uploaded = registry.upload(&wheel_name, wheel.clone()).await.unwrap();
+    // The wheel goes up streamed from disk, the sdist from memory: both ways reach the index.
+    let dist = tempfile::tempdir().unwrap();
+    let wheel_path = dist.path().join(&wheel_name);
+    std::fs::write(&wheel_path, &wheel).unwrap();
+    let uploaded = registry.upload_file(&wheel_path).await.unwrap();
     assert_eq!(
         (uploaded.name.as_str(), uploaded.version.as_str()),
         (project.name.as_str(), "0.1.0")

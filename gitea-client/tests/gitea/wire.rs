@@ -279,6 +279,10 @@ async fn go_module_upload_and_duplicate() {
     Mock::given(method("PUT"))
         .and(path(at("go/upload").as_str()))
         .and(body_bytes(module_zip.clone()))
+        .and(header(
+            "content-length",
+            module_zip.len().to_string().as_str(),
+        ))
         .respond_with(ResponseTemplate::new(201))
         .up_to_n_times(1)
         .mount(&server)
@@ -294,8 +298,12 @@ async fn go_module_upload_and_duplicate() {
         .mount(&server)
         .await;
 
+    // The first upload streams the file from disk, the second sends bytes from memory.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v1.0.0.zip");
+    std::fs::write(&file, &module_zip).unwrap();
     let go = gitea.go();
-    go.upload(module_zip.clone()).await.unwrap();
+    go.upload_file(&file).await.unwrap();
     let error = go.upload(module_zip).await.unwrap_err();
     assert!(
         matches!(
@@ -563,5 +571,45 @@ async fn gitea_pypi_and_npm_duplicates_are_400_and_still_already_exists() {
             .as_str()
             .unwrap()
             .starts_with("sha512-")
+    );
+}
+
+#[tokio::test]
+async fn a_wheel_streamed_from_disk_sends_the_same_form_as_one_in_memory() {
+    let (server, gitea) = gitea().await;
+    Mock::given(method("POST"))
+        .and(path(at("pypi").as_str()))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    let (wheel_name, wheel) = build::PythonProject::new("0.2.0").wheel();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(&wheel_name);
+    std::fs::write(&file, &wheel).unwrap();
+
+    let streamed = gitea.pypi().upload_file(&file).await.unwrap();
+    let in_memory = gitea
+        .pypi()
+        .upload(&wheel_name, wheel.clone())
+        .await
+        .unwrap();
+    assert_eq!(streamed, in_memory);
+
+    let requests: Vec<Request> = server.received_requests().await.unwrap();
+    let form_without_boundary = |request: &Request| {
+        let content_type = request.headers["content-type"].to_str().unwrap();
+        let boundary = content_type.split("boundary=").nth(1).unwrap();
+        String::from_utf8_lossy(&request.body).replace(boundary, "BOUNDARY")
+    };
+    assert_eq!(
+        form_without_boundary(&requests[0]),
+        form_without_boundary(&requests[1])
+    );
+    let body = &requests[0].body;
+    assert!(body.windows(wheel.len()).any(|window| window == wheel));
+    // Every part has a known length, so the streamed form still has a Content-Length.
+    assert_eq!(
+        requests[0].headers["content-length"].to_str().unwrap(),
+        body.len().to_string()
     );
 }
