@@ -13,7 +13,7 @@ use wharf_oci_core::retry::{RetryPolicy, retry_after};
 use wharf_oci_core::secret::Secret;
 use wharf_oci_core::transport::TransportConfig;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, CsrfState};
 use crate::error::{HarborError, parse_error_items};
 use crate::operation::{Operation, Params, ResponseParts};
 
@@ -45,6 +45,7 @@ struct Inner {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
+    csrf: CsrfState,
     retry: RetryPolicy,
     version: OnceCell<String>,
 }
@@ -281,7 +282,13 @@ impl HarborClient {
                 headers.insert(name, value);
             }
         }
-        self.inner.auth.apply(&request.method, &mut headers);
+        if self.inner.auth.is_session() && !request.method.is_safe() {
+            self.learn_csrf_cookie().await;
+            headers.insert(http::header::REFERER, self.origin_referer());
+        }
+        self.inner
+            .auth
+            .apply(&request.method, &mut headers, &self.inner.csrf);
         let mut builder = self
             .inner
             .http
@@ -295,6 +302,7 @@ impl HarborClient {
         let response = builder.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
+        self.inner.csrf.learn(&headers);
         let body = response.bytes().await?;
         tracing::debug!(
             status = status.as_u16(),
@@ -306,6 +314,34 @@ impl HarborClient {
             headers,
             body,
         })
+    }
+}
+
+impl HarborClient {
+    /// Asks Harbor for its CSRF cookie and a token (`GET /systeminfo` with the session) when
+    /// none is known yet. A failure is only logged: the change that needed them then fails
+    /// with Harbor's own 403.
+    async fn learn_csrf_cookie(&self) {
+        if self.inner.csrf.has_cookie() {
+            return;
+        }
+        let mut url = self.inner.base.clone();
+        url.set_path(&format!("{API_PREFIX}/systeminfo"));
+        let mut headers = HeaderMap::new();
+        self.inner
+            .auth
+            .apply(&Method::GET, &mut headers, &self.inner.csrf);
+        match self.inner.http.get(url).headers(headers).send().await {
+            Ok(response) => self.inner.csrf.learn(response.headers()),
+            Err(error) => tracing::warn!(%error, "cannot fetch Harbor's CSRF cookie"),
+        }
+    }
+
+    /// `Referer: <scheme>://<host>[:port]/`: gorilla/csrf refuses a change over HTTPS whose
+    /// referer is missing or of another origin.
+    fn origin_referer(&self) -> HeaderValue {
+        let origin = self.inner.base.origin().ascii_serialization();
+        HeaderValue::from_str(&format!("{origin}/")).unwrap_or(HeaderValue::from_static("/"))
     }
 }
 
@@ -412,11 +448,10 @@ impl HarborClientBuilder {
         self
     }
 
-    /// A browser session: the `sid` cookie and the CSRF token sent on state-changing requests.
-    // FIXME: Harbor's CSRF check (gorilla/csrf) compares the `X-Harbor-CSRF-Token` header with
-    // the `_gorilla_csrf` cookie, which this mode does not send, so writes with a session are
-    // likely refused by a real Harbor (goharbor/harbor#12676); reads work. Fetching the token
-    // and cookie from a first GET and replaying both would fix it; only wiremock tests it now.
+    /// A browser session: the `sid` cookie, and for changes the `_gorilla_csrf` cookie and a
+    /// CSRF token, learnt from Harbor's answers (see [`Auth::Session`]).
+    // FIXME: tested against a wiremock that plays gorilla/csrf (cookie plus masked tokens),
+    // not against a real Harbor, which cannot run here.
     #[must_use]
     pub fn session(mut self, session_id: impl Into<Secret>, csrf_token: impl Into<Secret>) -> Self {
         self.auth = Auth::Session {
@@ -471,6 +506,7 @@ impl HarborClientBuilder {
                 http,
                 base,
                 auth: self.auth,
+                csrf: CsrfState::default(),
                 retry: self.retry,
                 version: OnceCell::new(),
             }),

@@ -340,6 +340,58 @@ async fn session_auth_sends_the_csrf_token_on_changes_only() {
     assert!(get.headers.get("authorization").is_none());
 }
 
+/// Plays gorilla/csrf as Harbor runs it: every answer to a session carries a fresh masked
+/// token, the first one also the `_gorilla_csrf` cookie, and a change is accepted only with
+/// that cookie, a token and a same-origin referer.
+#[tokio::test]
+async fn session_changes_replay_harbors_csrf_cookie_and_latest_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2.0/systeminfo"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"harbor_version": "v2.11.0"}))
+                .append_header(
+                    "Set-Cookie",
+                    "_gorilla_csrf=real-secret; Path=/; Secure; SameSite=Strict",
+                )
+                .append_header("X-Harbor-CSRF-Token", "masked-1"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2.0/statistics"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({}))
+                .append_header("X-Harbor-CSRF-Token", "masked-2"),
+        )
+        .mount(&server)
+        .await;
+    let referer = format!("{}/", server.uri());
+    for token in ["masked-1", "masked-2"] {
+        Mock::given(method("DELETE"))
+            .and(header("Cookie", "sid=session-1; _gorilla_csrf=real-secret"))
+            .and(header("X-Harbor-CSRF-Token", token))
+            .and(header("Referer", referer.as_str()))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let harbor = common::builder(&server.uri())
+        .session("session-1", "copied-from-the-browser")
+        .build()
+        .unwrap();
+
+    // The first change asks for the cookie first; a later answer's token replaces the first.
+    harbor.projects().delete(7).await.unwrap();
+    harbor.system().statistics().await.unwrap();
+    harbor.projects().delete(8).await.unwrap();
+    assert!(!format!("{harbor:?}").contains("real-secret"));
+}
+
 #[tokio::test]
 async fn version_gates_read_systeminfo_once() {
     let server = MockServer::start().await;
