@@ -7,7 +7,9 @@
 //! point at the upstream are rewritten to the proxy so later requests of an upload come back
 //! through it. A repository can be made to fail permanently with
 //! [`FaultProxy::fail_repository`]; [`FaultConfig::bandwidth`] caps the byte rate of all
-//! response bodies together, so that a transfer takes a known minimum time.
+//! response bodies together, so that a transfer takes a known minimum time, and
+//! [`FaultConfig::max_request_body`] refuses large request bodies with 413 as an ingress with
+//! nginx's default `client_max_body_size` of 1 MiB does in front of a Harbor.
 //!
 //! ```no_run
 //! use wharf_testkit::fault_proxy::{FaultConfig, FaultProxy};
@@ -90,6 +92,7 @@ pub struct FaultConfig {
     retry_after_secs: u64,
     permanent_status: StatusCode,
     bytes_per_second: Option<u64>,
+    max_request_body: Option<u64>,
 }
 
 impl FaultConfig {
@@ -104,6 +107,7 @@ impl FaultConfig {
             retry_after_secs: 1,
             permanent_status: StatusCode::SERVICE_UNAVAILABLE,
             bytes_per_second: None,
+            max_request_body: None,
         }
     }
 
@@ -144,6 +148,15 @@ impl FaultConfig {
         self
     }
 
+    /// Answers `413 Request Entity Too Large` (nginx's page) to a request whose
+    /// `Content-Length` exceeds `bytes`, after discarding its body, as nginx's
+    /// `client_max_body_size` does. Default: no limit.
+    #[must_use]
+    pub fn max_request_body(mut self, bytes: u64) -> Self {
+        self.max_request_body = Some(bytes);
+        self
+    }
+
     /// The status answered for a repository failing permanently. Default 503.
     #[must_use]
     pub fn permanent_status(mut self, status: StatusCode) -> Self {
@@ -173,6 +186,8 @@ pub struct FaultCounts {
     pub wrong_content_length: u64,
     /// Requests refused because their repository fails permanently.
     pub permanent: u64,
+    /// Requests refused with 413 for a body over [`FaultConfig::max_request_body`].
+    pub too_large: u64,
 }
 
 impl FaultCounts {
@@ -198,6 +213,7 @@ struct Counters {
     stall: AtomicU64,
     wrong_content_length: AtomicU64,
     permanent: AtomicU64,
+    too_large: AtomicU64,
 }
 
 impl Counters {
@@ -225,6 +241,7 @@ impl Counters {
             stall: read(&self.stall),
             wrong_content_length: read(&self.wrong_content_length),
             permanent: read(&self.permanent),
+            too_large: read(&self.too_large),
         }
     }
 }
@@ -368,6 +385,19 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         shared.counters.permanent.fetch_add(1, Ordering::Relaxed);
         return status_response(shared.config.permanent_status, None);
     }
+    if let Some(limit) = shared.config.max_request_body
+        && declared_length(request.headers()).is_some_and(|length| length > limit)
+    {
+        shared.counters.too_large.fetch_add(1, Ordering::Relaxed);
+        // nginx reads and discards the body before it answers (lingering close), so the
+        // client sees the 413 instead of a connection reset half-way through its upload.
+        let _ = request
+            .into_body()
+            .into_data_stream()
+            .try_for_each(|_| async { Ok(()) })
+            .await;
+        return too_large_response();
+    }
     let fault = shared.draw().map(|kind| {
         if kind.needs_body() && request.method() != Method::GET {
             FaultKind::ServiceUnavailable
@@ -407,6 +437,30 @@ fn status_response(status: StatusCode, retry_after: Option<u64>) -> Response {
     if let Some(seconds) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
+    response
+}
+
+/// The `Content-Length` a request declares.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// nginx's answer to a body over `client_max_body_size`: an HTML page, not registry JSON.
+fn too_large_response() -> Response {
+    let body = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n\
+                <center><h1>413 Request Entity Too Large</h1></center>\r\n\
+                <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     response
 }
 

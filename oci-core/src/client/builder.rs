@@ -101,8 +101,10 @@ impl RegistryClientBuilder {
     /// Upload blobs as one streaming `PUT` (true, the default: fewest requests) or as `PATCH`
     /// chunks of [`chunk_size`](Self::chunk_size) (false: for registries or proxies that cap
     /// request bodies). With the default, a registry that answers a whole-blob `PUT` with 413
-    /// (Payload Too Large) gets chunks from then on; restartable uploads
-    /// ([`push_blob`](RegistryClient::push_blob) and the copy engine) start again in chunks.
+    /// (Payload Too Large) gets chunks from then on, and one that refuses a chunk with 413 (a
+    /// proxy's body-size cap, such as nginx's default 1 MiB) gets chunks half that size, down
+    /// to 64 KiB; restartable uploads ([`push_blob`](RegistryClient::push_blob) and the copy
+    /// engine) start again at once in the smaller pieces.
     #[must_use]
     pub fn monolithic_upload(mut self, monolithic: bool) -> Self {
         self.monolithic_upload = monolithic;

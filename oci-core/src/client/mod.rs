@@ -68,8 +68,10 @@ struct Inner {
     limits: HostLimits,
     chunk_size: usize,
     monolithic_upload: bool,
-    /// Registries that refused a whole blob in one `PUT` (413): they get chunks from then on.
-    chunked_registries: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Registries that refused a request body as too large (413), with the chunk size they
+    /// get from then on: the configured one after a refused whole blob, half of a refused
+    /// chunk after that.
+    chunked_registries: std::sync::Mutex<std::collections::HashMap<String, usize>>,
 }
 
 impl RegistryClient {

@@ -114,11 +114,21 @@ impl RegistryClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let shape = self.upload_shape(repo.registry());
             let result = match self.start_upload(repo).await {
                 Ok(session) => session.upload_bytes(digest, bytes.clone()).await,
                 Err(error) => Err(error),
             };
             match result {
+                // A 413 that made the client send smaller bodies: start again at once, and
+                // without using an attempt (the shape can only shrink a few times).
+                Err(error)
+                    if error.is_payload_too_large()
+                        && self.upload_shape(repo.registry()) != shape =>
+                {
+                    warn!(%digest, error = %error, "upload refused as too large; sending it in smaller pieces");
+                    attempt -= 1;
+                }
                 Err(error)
                     if self.is_transient(&error) && self.inner.retry.has_attempts_left(attempt) =>
                 {
@@ -142,13 +152,28 @@ impl RegistryClient {
     /// Whether uploads to `repo`'s registry go as one `PUT`: the client prefers it and the
     /// registry has not refused a whole blob.
     pub(crate) fn sends_whole_blobs(&self, repo: &Reference) -> bool {
-        self.inner.monolithic_upload
-            && !self
-                .inner
-                .chunked_registries
-                .lock()
-                .expect("chunked registries lock")
-                .contains(repo.registry())
+        self.upload_shape(repo.registry()).is_none()
+    }
+
+    /// How blobs go to `registry` now: one `PUT` (`None`) or chunks of the given size. It
+    /// only changes when the registry refuses a body with 413, so a caller that sees it change
+    /// across a failed upload knows that starting again is worth it.
+    pub(crate) fn upload_shape(&self, registry: &str) -> Option<usize> {
+        let refused = self.chunked_registries().get(registry).copied();
+        match refused {
+            Some(chunk_size) => Some(chunk_size),
+            None if self.inner.monolithic_upload => None,
+            None => Some(self.inner.chunk_size),
+        }
+    }
+
+    fn chunked_registries(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, usize>> {
+        self.inner
+            .chunked_registries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Remembers a registry that answered a whole-blob `PUT` with 413, so later uploads
@@ -156,11 +181,27 @@ impl RegistryClient {
     fn note_refused_whole_blob(&self, registry: &str, error: &Error) {
         if error.is_payload_too_large() {
             warn!(%registry, "registry refused a whole blob (413); uploading in chunks from now on");
-            self.inner
-                .chunked_registries
-                .lock()
-                .expect("chunked registries lock")
-                .insert(registry.to_owned());
+            self.chunked_registries()
+                .entry(registry.to_owned())
+                .or_insert(self.inner.chunk_size);
+        }
+    }
+
+    /// Remembers a registry that answered a chunk of `chunk_len` bytes with 413 (a proxy's
+    /// body-size cap below the chunk size): later chunks are half as big, down to
+    /// [`MIN_CHUNK_SIZE`](super::MIN_CHUNK_SIZE).
+    fn note_refused_chunk(&self, registry: &str, chunk_len: usize, error: &Error) {
+        if !error.is_payload_too_large() {
+            return;
+        }
+        let smaller = (chunk_len / 2).max(super::MIN_CHUNK_SIZE);
+        let mut registries = self.chunked_registries();
+        let current = registries
+            .entry(registry.to_owned())
+            .or_insert(self.inner.chunk_size);
+        if smaller < *current {
+            warn!(%registry, refused = chunk_len, next = smaller, "registry refused a chunk (413); sending smaller chunks");
+            *current = smaller;
         }
     }
 
@@ -272,7 +313,10 @@ impl UploadSession {
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
-        let chunk_size = self.client.inner.chunk_size;
+        let chunk_size = self
+            .client
+            .upload_shape(self.repo.registry())
+            .unwrap_or(self.client.inner.chunk_size);
         let mut stream = std::pin::pin!(stream);
         let mut buffer = BytesMut::with_capacity(chunk_size);
         while let Some(piece) = stream.next().await {
@@ -302,14 +346,18 @@ impl UploadSession {
 
     async fn patch(&mut self, chunk: Bytes) -> Result<(), Error> {
         let start = self.offset;
-        let end = start + chunk.len() as u64 - 1;
+        let chunk_len = chunk.len();
+        let end = start + chunk_len as u64 - 1;
         let call = self
             .session_call(Method::PATCH, self.location.clone())
             .header(header::CONTENT_TYPE, OCTET_STREAM)
             .header(header::CONTENT_RANGE, &format!("{start}-{end}"))
             .body(chunk)
             .not_retryable();
-        let answer = self.client.execute(&call).await?;
+        let answer = self.client.execute(&call).await.inspect_err(|error| {
+            self.client
+                .note_refused_chunk(self.repo.registry(), chunk_len, error);
+        })?;
         check_range(&answer.response, end, &answer.url)?;
         self.location = location(&answer.response, &answer.url)?;
         self.offset = end + 1;

@@ -338,3 +338,36 @@ async fn one_broken_repository_fails_alone_and_leaves_no_tag() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_destination_behind_a_1_mib_body_cap_gets_its_layers_in_smaller_chunks() {
+    // nginx's default `client_max_body_size` (1 MiB) in front of the destination: the 3 MB
+    // layer is refused whole (413), then as one 3 MB chunk, then as 1.5 MB chunks; 750 kB
+    // chunks pass. The small layer and the config pass as they are.
+    let (source, target) = (services::registry_plain(), services::registry_plain());
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(3_000_000)
+        .layer(100_000)
+        .build()
+        .unwrap();
+    let from = unique_reference(&source, "copy-capped", "v1");
+    image.push(&client(&source, &source), &from).await.unwrap();
+    let cap = FaultProxy::start(&target.host, FaultConfig::new(0).max_request_body(1 << 20))
+        .await
+        .unwrap();
+    let mut capped = target.clone();
+    capped.host = cap.host();
+    // Another repository: source and destination are the same registry behind the cap.
+    let to = Reference::parse(&format!("{}/{}-capped:v1", capped.host, from.repository())).unwrap();
+
+    let report = CopyEngine::new(client(&source, &capped), CopyOptions::default())
+        .copy(&[CopyRequest::new(from, [to.clone()])])
+        .await;
+
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(cap.counts().too_large, 3, "{:?}", cap.counts());
+    assert_eq!(
+        skopeo_inspect(&target, &on(&target, &to), true),
+        image.manifest.to_vec()
+    );
+}
