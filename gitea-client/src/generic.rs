@@ -7,8 +7,8 @@ use http::Method;
 use http::header::CONTENT_LENGTH;
 use url::Url;
 
-use crate::error::{Error, Result};
-use crate::http::{ByteStream, Http, Request, body_stream};
+use crate::error::Result;
+use crate::http::{ByteStream, Http, Request, body_stream, file_body};
 use crate::path::join;
 
 /// The generic package registry of one owner (`/api/packages/{owner}/generic/`).
@@ -34,7 +34,7 @@ impl GenericRegistry {
     }
 
     /// Uploads a file from disk, streaming it (never held in memory). Duplicate files are
-    /// [`Error::AlreadyExists`].
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists).
     pub async fn upload_file(
         &self,
         name: &str,
@@ -42,16 +42,7 @@ impl GenericRegistry {
         file_name: &str,
         path: impl AsRef<Path>,
     ) -> Result<()> {
-        let path = path.as_ref();
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|source| Error::io(path, source))?;
-        let length = file
-            .metadata()
-            .await
-            .map_err(|source| Error::io(path, source))?
-            .len();
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let (body, length) = file_body(path.as_ref()).await?;
         self.upload_body(name, version, file_name, body, Some(length))
             .await
     }

@@ -7,8 +7,8 @@ use http::Method;
 use http::header::CONTENT_LENGTH;
 use url::Url;
 
-use crate::error::{Error, Result};
-use crate::http::{Http, Request, read_bytes};
+use crate::error::Result;
+use crate::http::{Http, Request, file_body, read_bytes};
 use crate::path::{encode_segment, join, join_encoded};
 
 /// The Go module proxy of one owner (`/api/packages/{owner}/go/`).
@@ -24,7 +24,7 @@ impl GoRegistry {
     }
 
     /// Uploads a module zip (as `go mod download` lays it out: `<module>@<version>/...`).
-    /// A version already present is [`Error::AlreadyExists`].
+    /// A version already present is [`Error::AlreadyExists`](crate::Error::AlreadyExists).
     pub async fn upload(&self, module_zip: impl Into<Bytes>) -> Result<()> {
         let bytes = module_zip.into();
         let length = bytes.len() as u64;
@@ -34,16 +34,7 @@ impl GoRegistry {
     /// Uploads a module zip file, streaming it (never held in memory; Go allows module zips
     /// of up to 500 MiB).
     pub async fn upload_file(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|source| Error::io(path, source))?;
-        let length = file
-            .metadata()
-            .await
-            .map_err(|source| Error::io(path, source))?
-            .len();
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let (body, length) = file_body(path.as_ref()).await?;
         self.upload_body(body, length).await
     }
 

@@ -264,3 +264,17 @@ fn redirect_target(current: &Url, response: &Response) -> Result<Url> {
         .join(location)
         .map_err(|_| invalid("redirect to an invalid Location"))
 }
+
+/// A file as a streamed request body (never held in memory), with its length.
+pub(crate) async fn file_body(path: &std::path::Path) -> Result<(reqwest::Body, u64)> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|source| Error::io(path, source))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|source| Error::io(path, source))?
+        .len();
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((body, length))
+}

@@ -19,7 +19,7 @@ pub use metadata::{CoreMetadata, DistributionKind, normalize_name};
 pub use simple::DistributionFile;
 
 use crate::error::{Error, Result};
-use crate::http::{Http, Request, read_bytes};
+use crate::http::{Http, Request, file_body, read_bytes};
 use crate::path::{base_url, encode_segment, join_encoded};
 
 /// A PyPI-compatible index: an upload URL and a simple-index URL.
@@ -118,13 +118,14 @@ impl PypiRegistry {
             tokio::task::spawn_blocking(move || inspect_file(kind, &inspect_name, &inspect_path))
                 .await
                 .map_err(|error| Error::invalid_package(&file_name, error.to_string()))??;
-        let file = tokio::fs::File::open(&path)
-            .await
-            .map_err(|source| Error::io(&path, source))?;
-        let content = Part::stream_with_length(
-            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)),
-            inspected.size,
-        );
+        let (body, length) = file_body(&path).await?;
+        if length != inspected.size {
+            return Err(Error::invalid_package(
+                &file_name,
+                "the file changed while it was being read",
+            ));
+        }
+        let content = Part::stream_with_length(body, length);
         self.send_upload(kind, &file_name, &inspected, content)
             .await
     }
