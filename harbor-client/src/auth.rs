@@ -92,19 +92,19 @@ pub(crate) struct CsrfPair {
 impl CsrfState {
     /// A copy of what was learnt so far.
     pub(crate) fn learnt(&self) -> CsrfPair {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.pair().clone()
     }
 
     /// Whether Harbor's CSRF cookie is known (without it, a change would be refused).
     pub(crate) fn has_cookie(&self) -> bool {
+        self.pair().cookie.is_some()
+    }
+
+    fn pair(&self) -> std::sync::MutexGuard<'_, CsrfPair> {
+        // Each field is replaced whole, so a panic elsewhere cannot leave the pair torn.
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .cookie
-            .is_some()
     }
 
     /// Keeps the `_gorilla_csrf` cookie and the `X-Harbor-CSRF-Token` of an answer.
@@ -121,10 +121,7 @@ impl CsrfState {
         if cookie.is_none() && token.is_none() {
             return;
         }
-        let mut pair = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pair = self.pair();
         if let Some(cookie) = cookie {
             pair.cookie = Some(Secret::new(cookie));
         }
