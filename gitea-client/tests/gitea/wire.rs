@@ -613,3 +613,62 @@ async fn a_wheel_streamed_from_disk_sends_the_same_form_as_one_in_memory() {
         body.len().to_string()
     );
 }
+
+#[tokio::test]
+async fn cargo_config_reads_gitea_s_config_json() {
+    let (server, gitea) = gitea().await;
+    // As services/packages/cargo BuildConfig writes it for a private owner.
+    let config = serde_json::json!({
+        "dl": format!("https://gitea.example.com/api/packages/{OWNER}/cargo/api/v1/crates"),
+        "api": format!("https://gitea.example.com/api/packages/{OWNER}/cargo"),
+        "auth-required": true,
+    });
+    Mock::given(method("GET"))
+        .and(path(at("cargo/config.json").as_str()))
+        .and(header("Authorization", format!("token {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&config))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let read = gitea.cargo().config().await.unwrap();
+    assert_eq!(read.dl, config["dl"]);
+    assert_eq!(read.api.as_deref(), config["api"].as_str());
+    assert!(read.auth_required);
+}
+
+#[tokio::test]
+async fn maven_download_follows_gitea_s_redirect_to_storage_without_the_token() {
+    let (server, gitea) = gitea().await;
+    let storage = MockServer::start().await;
+    let jar = b"PK the jar".to_vec();
+    let signed = format!(
+        "{}/bucket/demo-1.0.0.jar?X-Amz-Signature=abc",
+        storage.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path(
+            at("maven/org/example/demo/1.0.0/demo-1.0.0.jar").as_str(),
+        ))
+        .and(header("Authorization", format!("token {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(303).insert_header("Location", signed.as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bucket/demo-1.0.0.jar"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(jar.clone()))
+        .expect(1)
+        .mount(&storage)
+        .await;
+
+    let coordinates = Coordinates::new("org.example", "demo", "1.0.0");
+    let downloaded = gitea
+        .maven()
+        .download(&coordinates, "demo-1.0.0.jar")
+        .await
+        .unwrap();
+    assert_eq!(downloaded.as_ref(), jar.as_slice());
+    let at_storage = &storage.received_requests().await.unwrap()[0];
+    assert!(at_storage.headers.get("authorization").is_none());
+}
