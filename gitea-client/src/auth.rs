@@ -51,7 +51,7 @@ impl Auth {
         match self {
             Self::Anonymous => None,
             Self::Token(token) => Some(Secret::new(format!("token {}", token.expose()))),
-            Self::Credential(credential) => Some(credential.authorization_header()),
+            Self::Credential(credential) => credential.authorization_header(),
         }
     }
 

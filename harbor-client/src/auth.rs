@@ -43,11 +43,9 @@ impl Auth {
         match self {
             Self::Anonymous => {}
             Self::Credential(credential) => {
-                insert_sensitive(
-                    headers,
-                    http::header::AUTHORIZATION,
-                    credential.authorization_header().expose(),
-                );
+                if let Some(header) = credential.authorization_header() {
+                    insert_sensitive(headers, http::header::AUTHORIZATION, header.expose());
+                }
             }
             Self::Session {
                 session_id,

@@ -27,6 +27,11 @@ pub enum Credential {
     },
     /// A bearer token presented as is (e.g. an OIDC ID token or a registry token).
     Bearer(Secret),
+    /// An OAuth2 refresh token for the registry's token service: Docker's `identitytoken`
+    /// (what `docker login` stores for registries that hand one out, and what a credential
+    /// helper returns with the user name `<token>`). It is exchanged for registry tokens with
+    /// `POST <realm>` `grant_type=refresh_token` and never sent to the registry itself.
+    IdentityToken(Secret),
 }
 
 impl Credential {
@@ -43,16 +48,23 @@ impl Credential {
         Self::Bearer(token.into())
     }
 
-    /// The value of an `Authorization` header carrying this credential.
-    pub fn authorization_header(&self) -> Secret {
+    /// An identity token (an OAuth2 refresh token for the registry's token service).
+    pub fn identity_token(token: impl Into<Secret>) -> Self {
+        Self::IdentityToken(token.into())
+    }
+
+    /// The value of an `Authorization` header carrying this credential; `None` for an
+    /// identity token, which only the token service's OAuth2 endpoint may see.
+    pub fn authorization_header(&self) -> Option<Secret> {
         use base64::Engine as _;
         match self {
             Self::Basic { username, password } => {
                 let pair = format!("{username}:{}", password.expose());
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-                Secret::new(format!("Basic {encoded}"))
+                Some(Secret::new(format!("Basic {encoded}")))
             }
-            Self::Bearer(token) => Secret::new(format!("Bearer {}", token.expose())),
+            Self::Bearer(token) => Some(Secret::new(format!("Bearer {}", token.expose()))),
+            Self::IdentityToken(_) => None,
         }
     }
 }
@@ -66,6 +78,7 @@ impl fmt::Debug for Credential {
                 .field("password", &"<redacted>")
                 .finish(),
             Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Self::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
         }
     }
 }
@@ -272,15 +285,27 @@ mod tests {
 
     #[test]
     fn basic_header_is_base64_of_user_colon_password() {
-        let header = Credential::basic("aladdin", "opensesame").authorization_header();
+        let header = Credential::basic("aladdin", "opensesame")
+            .authorization_header()
+            .unwrap();
         assert_eq!(header.expose(), "Basic YWxhZGRpbjpvcGVuc2VzYW1l");
+        assert!(
+            Credential::identity_token("refresh")
+                .authorization_header()
+                .is_none()
+        );
     }
 
     #[test]
     fn debug_never_shows_secrets() {
         let basic = Credential::basic("robot$ci", "top-secret");
         let bearer = Credential::bearer("top-secret-token");
-        for text in [format!("{basic:?}"), format!("{bearer:?}")] {
+        let identity = Credential::identity_token("top-secret-refresh");
+        for text in [
+            format!("{basic:?}"),
+            format!("{bearer:?}"),
+            format!("{identity:?}"),
+        ] {
             assert!(!text.contains("top-secret"), "{text}");
         }
         assert!(format!("{basic:?}").contains("robot$ci"));
@@ -293,7 +318,13 @@ mod tests {
         let chain = CredentialChain::new()
             .then(Arc::new(first))
             .then(Arc::new(second));
-        let header = |c: Option<Credential>| c.unwrap().authorization_header().expose().to_owned();
+        let header = |c: Option<Credential>| {
+            c.unwrap()
+                .authorization_header()
+                .unwrap()
+                .expose()
+                .to_owned()
+        };
         assert_eq!(
             header(chain.credential("a.example").await.unwrap()),
             "Bearer from-first"

@@ -64,14 +64,15 @@ pub struct AuthEntry {
 }
 
 impl AuthEntry {
-    /// The credential to send: a registry token as Bearer, else user and password as Basic.
-    ///
-    /// An entry with only an identity token yields `None`.
-    // FIXME: an identity token needs the OAuth2 `grant_type=refresh_token` exchange with the
-    // token service; until the auth flow implements it such entries are treated as absent.
+    /// The credential to send: a registry token as Bearer, else an identity token (exchanged
+    /// at the token service, as Docker does, before user and password), else user and
+    /// password as Basic.
     pub fn credential(&self) -> Option<Credential> {
         if let Some(token) = self.registry_token.as_ref().filter(|t| !t.is_empty()) {
             return Some(Credential::Bearer(token.clone()));
+        }
+        if let Some(token) = self.identity_token.as_ref().filter(|t| !t.is_empty()) {
+            return Some(Credential::IdentityToken(token.clone()));
         }
         match (&self.username, &self.password) {
             (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
@@ -225,7 +226,7 @@ mod tests {
             Credential::Basic { username, password } => {
                 Some((username, password.expose().to_owned()))
             }
-            Credential::Bearer(_) => None,
+            Credential::Bearer(_) | Credential::IdentityToken(_) => None,
         }
     }
 
@@ -279,7 +280,10 @@ mod tests {
             oauth.identity_token.as_ref().map(Secret::expose),
             Some("refresh")
         );
-        assert!(oauth.credential().is_none());
+        let Some(Credential::IdentityToken(refresh)) = oauth.credential() else {
+            panic!("identity token not used for the token exchange");
+        };
+        assert_eq!(refresh.expose(), "refresh");
         assert!(config.credential("empty.example").is_none());
 
         assert_eq!(

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::credentials::{BoxFuture, Credential, CredentialError, CredentialSource};
 use crate::docker_config::DockerConfig;
@@ -184,13 +184,12 @@ fn credential_from_helper(answer: HelperAnswer, program: &str) -> Option<Credent
         return None;
     }
     if answer.username == "<token>" {
-        // FIXME: an identity token is an OAuth2 refresh token for the registry's token service
-        // (grant_type=refresh_token); that exchange is not implemented, so it is not used.
-        warn!(
+        // The helper protocol's spelling of an identity token.
+        debug!(
             helper = program,
-            "credential helper returned an identity token, which is not supported"
+            "credential helper returned an identity token"
         );
-        return None;
+        return Some(Credential::IdentityToken(answer.secret.into()));
     }
     Some(Credential::basic(answer.username, answer.secret))
 }
@@ -250,7 +249,12 @@ mod tests {
             username: "<token>".into(),
             secret: "refresh".into(),
         };
-        assert!(credential_from_helper(token, "docker-credential-x").is_none());
+        let Some(Credential::IdentityToken(refresh)) =
+            credential_from_helper(token, "docker-credential-x")
+        else {
+            panic!("a helper's <token> answer is an identity token");
+        };
+        assert_eq!(refresh.expose(), "refresh");
         let basic = HelperAnswer {
             username: "AWS".into(),
             secret: "pw".into(),

@@ -4,8 +4,11 @@
 //! certificate in the JWT `x5c` header (distribution verifies that chain against its
 //! `auth.token.rootcertbundle`). [`router`] serves the token protocol over HTTP: `GET /token`
 //! with `service`, repeated `scope` parameters and optional Basic credentials, answering
-//! `token`, `access_token`, `expires_in` and `issued_at`. Who gets what is decided by a
-//! [`UserTable`]; other simulators can reuse the issuer with their own permission logic.
+//! `token`, `access_token`, `expires_in` and `issued_at`; and its OAuth2 form, `POST /token`
+//! with `grant_type=password` (`access_type=offline` also hands out a refresh token, as
+//! `docker login` asks for an identity token) or `grant_type=refresh_token`. Who gets what is
+//! decided by a [`UserTable`]; other simulators can reuse the issuer with their own
+//! permission logic.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -44,6 +47,7 @@ use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -344,10 +348,16 @@ impl UserTable {
         let Some((name, password)) = credentials else {
             return Some(Vec::new());
         };
-        let user = self
-            .users
+        self.users
             .get(name)
             .filter(|user| user.password == password)?;
+        self.grants_for(name, requested)
+    }
+
+    /// The grants for `requested` scopes of a user already authenticated another way (a
+    /// refresh token), or `None` when there is no such user.
+    pub fn grants_for(&self, name: &str, requested: &[Access]) -> Option<Vec<Access>> {
+        let user = self.users.get(name)?;
         let grants = requested
             .iter()
             .map(|access| Access {
@@ -378,6 +388,8 @@ pub struct TokenService {
     issuer: TokenIssuer,
     users: UserTable,
     issued: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Refresh tokens handed out, and the user each stands for.
+    refresh_tokens: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl TokenService {
@@ -387,7 +399,29 @@ impl TokenService {
             issuer,
             users,
             issued: Arc::default(),
+            refresh_tokens: Arc::default(),
         }
+    }
+
+    fn new_refresh_token(&self, user: &str) -> String {
+        let token: String = rand::thread_rng()
+            .sample_iter(rand::distributions::Alphanumeric)
+            .take(40)
+            .map(char::from)
+            .collect();
+        self.refresh_tokens
+            .lock()
+            .expect("refresh token lock")
+            .insert(token.clone(), user.to_owned());
+        token
+    }
+
+    fn user_of_refresh_token(&self, token: &str) -> Option<String> {
+        self.refresh_tokens
+            .lock()
+            .expect("refresh token lock")
+            .get(token)
+            .cloned()
     }
 
     /// How many tokens this service (or any clone of it) has signed and answered with;
@@ -435,13 +469,93 @@ struct TokenResponse {
     issued_at: String,
 }
 
-/// An axum router serving `GET /token` (the realm) for `service`.
-// FIXME: only the GET form of the token protocol is served; clients that use the OAuth2
-// `POST /token` form (refresh tokens) would need a form-encoded handler as well.
+/// An axum router serving `GET /token` and `POST /token` (the realm) for `service`.
 pub fn router(service: TokenService) -> Router {
     Router::new()
-        .route("/token", get(issue_token))
+        .route("/token", get(issue_token).post(issue_oauth_token))
         .with_state(Arc::new(service))
+}
+
+/// The answer to `POST /token` (distribution's OAuth2 token spec).
+#[derive(Debug, Serialize)]
+struct OAuthTokenResponse {
+    access_token: String,
+    expires_in: u64,
+    issued_at: String,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// `POST /token` with a form: `grant_type=password` (`username`, `password`, and
+/// `access_type=offline` for a refresh token) or `grant_type=refresh_token`
+/// (`refresh_token`), plus `service`, `scope` (space-separated) and `client_id`.
+async fn issue_oauth_token(State(service): State<Arc<TokenService>>, body: String) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let field = |name: &str| form.get(name).map_or("", String::as_str);
+    let request = TokenRequest::parse(&format!(
+        "service={}&scope={}",
+        urlencode(field("service")),
+        urlencode(field("scope"))
+    ));
+    if field("client_id").is_empty() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "missing client_id",
+        );
+    }
+    let user = match field("grant_type") {
+        "password" => service
+            .users
+            .authorize(Some((field("username"), field("password"))), &[])
+            .map(|_| field("username").to_owned()),
+        "refresh_token" => service.user_of_refresh_token(field("refresh_token")),
+        _ => {
+            return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "");
+        }
+    };
+    let Some(user) = user else {
+        tracing::info!("rejected an OAuth2 token request");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "unknown credentials",
+        );
+    };
+    let Some(grants) = service.users.grants_for(&user, &request.scopes) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_grant", "unknown user");
+    };
+    let refresh_token = (field("grant_type") == "password" && field("access_type") == "offline")
+        .then(|| service.new_refresh_token(&user));
+    match service.issuer.issue(&user, &request.service, &grants) {
+        Ok(issued) => {
+            service.count_issued(&request.scopes);
+            Json(OAuthTokenResponse {
+                access_token: issued.token,
+                expires_in: issued.expires_in,
+                issued_at: issued.issued_at,
+                scope: field("scope").to_owned(),
+                refresh_token,
+            })
+            .into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot sign token");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = serde_json::json!({"error": error, "error_description": description});
+    (status, Json(body)).into_response()
 }
 
 async fn issue_token(

@@ -6,7 +6,8 @@
 //! 1. The first request goes out without credentials. A `401` carries a `WWW-Authenticate`
 //!    challenge, which is remembered for the registry.
 //! 2. For a `Bearer` challenge the realm is asked for a token with `service` and every scope the
-//!    operation needs (Basic credentials attached when the [`CredentialSource`] has them);
+//!    operation needs (Basic credentials attached when the [`CredentialSource`] has them; an
+//!    identity token is exchanged with the OAuth2 form, `POST` `grant_type=refresh_token`);
 //!    `token` or `access_token`, `expires_in` (default 60 s) and `issued_at` are honoured, and
 //!    tokens are refreshed a little before they expire. For a `Basic` challenge the credential
 //!    itself is sent.
@@ -25,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use http::{HeaderMap, StatusCode, header::WWW_AUTHENTICATE};
-use tracing::debug;
+use tracing::{Instrument as _, debug};
 
 pub use token::{DEFAULT_TOKEN_LIFETIME, Token};
 use token::{TokenCache, TokenKey};
@@ -41,6 +42,10 @@ const ECR_EXPIRED_TOKEN: &str = "authorization token has expired";
 
 /// The largest token service answer read.
 const MAX_TOKEN_BODY: usize = 1024 * 1024;
+
+/// The `client_id` sent with OAuth2 token requests (the spec requires one; Docker sends
+/// `docker`).
+const OAUTH_CLIENT_ID: &str = "wharf";
 
 /// How a registry wants to be authenticated, as learned from its challenge.
 #[derive(Clone)]
@@ -208,7 +213,7 @@ impl Authenticator {
 
     async fn credential_header(&self, registry: &str) -> Result<Option<Secret>, Error> {
         let credential = self.credentials.credential(registry).await?;
-        Ok(credential.map(|c| c.authorization_header()))
+        Ok(credential.and_then(|c| c.authorization_header()))
     }
 
     async fn bearer(
@@ -231,13 +236,20 @@ impl Authenticator {
         }
 
         let credential = self.credentials.credential(registry).await?;
-        if let Some(Credential::Bearer(token)) = credential {
+        let token = match &credential {
             // A bearer credential is presented as is; there is nothing to exchange.
-            return Ok(Secret::new(format!("Bearer {}", token.expose())));
-        }
-        let token = self
-            .fetch_token(realm, service, scopes, credential.as_ref())
-            .await?;
+            Some(Credential::Bearer(token)) => {
+                return Ok(Secret::new(format!("Bearer {}", token.expose())));
+            }
+            Some(Credential::IdentityToken(refresh_token)) => {
+                self.exchange_refresh_token(realm, service, scopes, refresh_token)
+                    .await?
+            }
+            basic_or_none => {
+                self.fetch_token(realm, service, scopes, basic_or_none.as_ref())
+                    .await?
+            }
+        };
         let remaining = token.remaining(SystemTime::now());
         let header = Secret::new(format!("Bearer {}", token.value.expose()));
         self.tokens.lock().expect("token lock").insert(
@@ -274,27 +286,65 @@ impl Authenticator {
         let _entered = span.enter();
 
         let mut request = self.http.get(url.clone());
-        if let Some(credential) = credential {
-            request = request.header(
-                http::header::AUTHORIZATION,
-                credential.authorization_header().expose(),
-            );
+        if let Some(header) = credential.and_then(Credential::authorization_header) {
+            request = request.header(http::header::AUTHORIZATION, header.expose());
         }
+        self.read_token(request, http::Method::GET, realm, &url)
+            .await
+    }
+
+    /// The OAuth2 form of the token protocol for an identity token: `POST <realm>` with
+    /// `grant_type=refresh_token`, `service`, the scopes space-separated and a `client_id`.
+    async fn exchange_refresh_token(
+        &self,
+        realm: &url::Url,
+        service: Option<&str>,
+        scopes: &[Scope],
+        refresh_token: &Secret,
+    ) -> Result<Token, Error> {
+        let span = tracing::debug_span!(
+            "token",
+            realm = %redact_url(realm),
+            scopes = scopes.len(),
+            grant = "refresh_token"
+        );
+        let request = self
+            .http
+            .post(realm.clone())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(refresh_token_form(service, scopes, refresh_token));
+        self.read_token(request, http::Method::POST, realm, realm)
+            .instrument(span)
+            .await
+    }
+
+    /// Sends a token request and reads the token out of a successful answer.
+    async fn read_token(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: http::Method,
+        realm: &url::Url,
+        url: &url::Url,
+    ) -> Result<Token, Error> {
+        let realm_text = redact_url(realm);
         let response = request.send().await.map_err(|source| Error::Http {
-            method: http::Method::GET,
+            method: method.clone(),
             url: realm_text.clone(),
             source,
         })?;
         let status = response.status();
         let request_id = crate::client::request_id(response.headers());
         let body =
-            crate::client::read_capped(response, MAX_TOKEN_BODY, "token answer", &url).await?;
+            crate::client::read_capped(response, MAX_TOKEN_BODY, "token answer", url).await?;
         if !status.is_success() {
             return Err(Error::Token {
                 realm: realm_text.clone(),
                 reason: format!("token service answered {status}"),
                 response: Some(Box::new(RegistryResponse {
-                    method: http::Method::GET,
+                    method,
                     url: realm_text,
                     status,
                     errors: parse_error_body(&body),
@@ -308,6 +358,22 @@ impl Authenticator {
             response: None,
         })
     }
+}
+
+/// The form body of an OAuth2 `grant_type=refresh_token` token request.
+fn refresh_token_form(service: Option<&str>, scopes: &[Scope], refresh_token: &Secret) -> String {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", "refresh_token")
+        .append_pair("client_id", OAUTH_CLIENT_ID)
+        .append_pair("refresh_token", refresh_token.expose());
+    if let Some(service) = service {
+        form.append_pair("service", service);
+    }
+    if !scopes.is_empty() {
+        let scope: Vec<String> = scopes.iter().map(ToString::to_string).collect();
+        form.append_pair("scope", &scope.join(" "));
+    }
+    form.finish()
 }
 
 /// The realm URL with `service` and one `scope` parameter per scope.

@@ -110,3 +110,90 @@ async fn a_missing_helper_is_a_store_error() {
         "{error}"
     );
 }
+
+/// Asks the token service for an identity token as `docker login` does: the OAuth2 password
+/// grant with `access_type=offline`, which answers with a refresh token.
+async fn identity_token_for(endpoint: &wharf_testkit::services::RegistryEndpoint) -> String {
+    let (user, password) = endpoint.credentials().unwrap();
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/token",
+            endpoint.token_service_url.as_ref().unwrap()
+        ))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("access_type", "offline"),
+            ("client_id", "docker"),
+            ("service", "wharf-registry"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["refresh_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_identity_token_from_config_json_is_exchanged_at_the_token_service() {
+    use wharf_oci_core::client::RegistryClient;
+    use wharf_oci_core::transport::TransportConfig;
+    use wharf_testkit::image::{Flavor, ImageBuilder};
+
+    let endpoint = wharf_testkit::services::registry_token();
+    let identity_token = identity_token_for(&endpoint).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let entry =
+        serde_json::json!({"auths": {(endpoint.host.clone()): {"identitytoken": identity_token}}});
+    std::fs::write(&config, entry.to_string()).unwrap();
+    let credentials = DockerCredentials::from_file(&config).unwrap();
+    assert!(matches!(
+        credentials.credential(&endpoint.host).await.unwrap(),
+        Some(Credential::IdentityToken(_))
+    ));
+
+    let client = RegistryClient::builder()
+        .transport(
+            TransportConfig::builder()
+                .plain_http_host(&endpoint.host)
+                .build()
+                .unwrap(),
+        )
+        .credentials(std::sync::Arc::new(credentials))
+        .build()
+        .unwrap();
+    // Anonymous tokens carry no push access here, so the push proves the exchange.
+    let image = ImageBuilder::new(Flavor::Oci).layer(2_000).build().unwrap();
+    let reference = super::support::unique_reference(&endpoint, "identity-token", "v1");
+    image.push(&client, &reference).await.unwrap();
+    let pulled = client.get_manifest_raw(&reference).await.unwrap();
+    assert_eq!(pulled.bytes, image.manifest);
+
+    // A refresh token the service never handed out is refused, with the service's answer.
+    std::fs::write(
+        &config,
+        serde_json::json!({"auths": {(endpoint.host.clone()): {"identitytoken": "forged"}}})
+            .to_string(),
+    )
+    .unwrap();
+    let forged = RegistryClient::builder()
+        .transport(
+            TransportConfig::builder()
+                .plain_http_host(&endpoint.host)
+                .build()
+                .unwrap(),
+        )
+        .credentials(std::sync::Arc::new(
+            DockerCredentials::from_file(&config).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let error = forged.get_manifest_raw(&reference).await.unwrap_err();
+    assert!(error.to_string().contains("token"), "{error}");
+}

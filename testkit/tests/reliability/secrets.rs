@@ -162,7 +162,10 @@ impl Flow {
             &format!("{:?}", self.credential),
             secrets,
         );
-        let header = self.credential.authorization_header();
+        let header = self
+            .credential
+            .authorization_header()
+            .expect("the credentials under test go into headers");
         assert_clean("header Debug", &format!("{header:?}"), secrets);
         assert_clean("header Display", &header.to_string(), secrets);
         assert_clean("client Debug", &format!("{:?}", self.client), secrets);
