@@ -6,6 +6,7 @@ mod registry {
     pub mod copy;
     pub mod docker_credentials;
     pub mod mock;
+    pub mod mtls;
     pub mod real;
     pub mod resume;
     pub mod support;

@@ -139,6 +139,15 @@ impl CertificateAuthority {
         self.issue(dir, name, common_name, &extensions)
     }
 
+    /// Issues a TLS client certificate `<name>.pem`/`<name>.key` in `dir` with the common name
+    /// `name`, for servers that require one (distribution's `http.tls.clientcas`).
+    pub fn issue_client(&self, dir: &Path, name: &str) -> Result<KeyPair, PkiError> {
+        let extensions = "basicConstraints=critical,CA:FALSE\n\
+                          keyUsage=critical,digitalSignature,keyEncipherment\n\
+                          extendedKeyUsage=clientAuth\n";
+        self.issue(dir, name, name, extensions)
+    }
+
     /// Issues a signing certificate `<name>.pem`/`<name>.key` in `dir` for a token issuer
     /// (distribution checks the `x5c` chain of a token against its `rootcertbundle`).
     pub fn issue_signer(&self, dir: &Path, name: &str) -> Result<KeyPair, PkiError> {
