@@ -212,7 +212,7 @@ fn append_without_indentation(json: &mut Vec<u8>, chunk: &[u8], at_line_start: b
             return true;
         }
     }
-    while let Some(line_feed) = memchr::memchr(b'\n', rest) {
+    while let Some(line_feed) = find_line_feed(rest) {
         json.extend_from_slice(&rest[..=line_feed]);
         rest = skip_blanks(&rest[line_feed + 1..]);
         if rest.is_empty() {
@@ -223,7 +223,34 @@ fn append_without_indentation(json: &mut Vec<u8>, chunk: &[u8], at_line_start: b
     false
 }
 
-fn skip_blanks(text: &[u8]) -> &[u8] {
+/// The position of the first line feed in `text`, looked for eight bytes at a time (a
+/// report's lines are short, so a call per line must be cheap): in `word ^ 0x0a0a…`, a line
+/// feed is a zero byte, and `(x - 0x0101…) & !x & 0x8080…` marks zero bytes, the lowest mark
+/// exactly.
+fn find_line_feed(text: &[u8]) -> Option<usize> {
+    const LINE_FEEDS: u64 = u64::from_le_bytes([b'\n'; 8]);
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut words = text.chunks_exact(8);
+    let mut offset = 0;
+    for word in &mut words {
+        let bytes: [u8; 8] = word.try_into().expect("chunks of eight bytes");
+        let x = u64::from_le_bytes(bytes) ^ LINE_FEEDS;
+        let zero_bytes = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero_bytes != 0 {
+            return Some(offset + (zero_bytes.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    let tail = words.remainder().iter().position(|&byte| byte == b'\n')?;
+    Some(offset + tail)
+}
+
+/// `text` without its leading spaces and tabs (indentation is mostly spaces, eight at a time).
+fn skip_blanks(mut text: &[u8]) -> &[u8] {
+    while let Some(rest) = text.strip_prefix(b"        ") {
+        text = rest;
+    }
     let blanks = text
         .iter()
         .take_while(|byte| matches!(byte, b' ' | b'\t'))
@@ -343,6 +370,26 @@ mod tests {
         assert_eq!(String::from_utf8(whole).unwrap(), expected);
         let trickled = read_without_indentation(Trickle(text.as_bytes()), 4).unwrap();
         assert_eq!(String::from_utf8(trickled).unwrap(), expected);
+    }
+
+    #[test]
+    fn line_feeds_are_found_at_every_position_of_a_word() {
+        for length in 0..40 {
+            for at in 0..=length {
+                let mut text = vec![b'x'; length];
+                if at < length {
+                    text[at] = b'\n';
+                    // A later line feed and bytes near it must not confuse the first one.
+                    text.iter_mut()
+                        .skip(at + 1)
+                        .step_by(3)
+                        .for_each(|b| *b = b'\n' + 1);
+                }
+                let expected = text.iter().position(|&b| b == b'\n');
+                assert_eq!(find_line_feed(&text), expected, "length {length}, at {at}");
+            }
+        }
+        assert_eq!(find_line_feed(b"\x0b\x09\x0a\x80\xff"), Some(2));
     }
 
     #[test]
