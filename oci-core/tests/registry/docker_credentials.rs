@@ -139,36 +139,47 @@ async fn identity_token_for(endpoint: &wharf_testkit::services::RegistryEndpoint
     answer["refresh_token"].as_str().unwrap().to_owned()
 }
 
+/// A client for the plain-HTTP `host` that reads its credentials from the `config.json` at
+/// `config`.
+fn client_reading(config: &Path, host: &str) -> wharf_oci_core::client::RegistryClient {
+    let transport = wharf_oci_core::transport::TransportConfig::builder()
+        .plain_http_host(host)
+        .build()
+        .unwrap();
+    wharf_oci_core::client::RegistryClient::builder()
+        .transport(transport)
+        .credentials(std::sync::Arc::new(
+            DockerCredentials::from_file(config).unwrap(),
+        ))
+        .build()
+        .unwrap()
+}
+
+fn write_identity_token(config: &Path, host: &str, token: &str) {
+    let entry = serde_json::json!({"auths": {host: {"identitytoken": token}}});
+    std::fs::write(config, entry.to_string()).unwrap();
+}
+
 #[tokio::test]
 async fn an_identity_token_from_config_json_is_exchanged_at_the_token_service() {
-    use wharf_oci_core::client::RegistryClient;
-    use wharf_oci_core::transport::TransportConfig;
     use wharf_testkit::image::{Flavor, ImageBuilder};
 
     let endpoint = wharf_testkit::services::registry_token();
-    let identity_token = identity_token_for(&endpoint).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
-    let entry =
-        serde_json::json!({"auths": {(endpoint.host.clone()): {"identitytoken": identity_token}}});
-    std::fs::write(&config, entry.to_string()).unwrap();
+    write_identity_token(
+        &config,
+        &endpoint.host,
+        &identity_token_for(&endpoint).await,
+    );
     let credentials = DockerCredentials::from_file(&config).unwrap();
     assert!(matches!(
         credentials.credential(&endpoint.host).await.unwrap(),
         Some(Credential::IdentityToken(_))
     ));
 
-    let client = RegistryClient::builder()
-        .transport(
-            TransportConfig::builder()
-                .plain_http_host(&endpoint.host)
-                .build()
-                .unwrap(),
-        )
-        .credentials(std::sync::Arc::new(credentials))
-        .build()
-        .unwrap();
     // Anonymous tokens carry no push access here, so the push proves the exchange.
+    let client = client_reading(&config, &endpoint.host);
     let image = ImageBuilder::new(Flavor::Oci).layer(2_000).build().unwrap();
     let reference = super::support::unique_reference(&endpoint, "identity-token", "v1");
     image.push(&client, &reference).await.unwrap();
@@ -176,24 +187,8 @@ async fn an_identity_token_from_config_json_is_exchanged_at_the_token_service() 
     assert_eq!(pulled.bytes, image.manifest);
 
     // A refresh token the service never handed out is refused, with the service's answer.
-    std::fs::write(
-        &config,
-        serde_json::json!({"auths": {(endpoint.host.clone()): {"identitytoken": "forged"}}})
-            .to_string(),
-    )
-    .unwrap();
-    let forged = RegistryClient::builder()
-        .transport(
-            TransportConfig::builder()
-                .plain_http_host(&endpoint.host)
-                .build()
-                .unwrap(),
-        )
-        .credentials(std::sync::Arc::new(
-            DockerCredentials::from_file(&config).unwrap(),
-        ))
-        .build()
-        .unwrap();
+    write_identity_token(&config, &endpoint.host, "forged");
+    let forged = client_reading(&config, &endpoint.host);
     let error = forged.get_manifest_raw(&reference).await.unwrap_err();
     assert!(error.to_string().contains("token"), "{error}");
 }
