@@ -64,6 +64,9 @@ impl Auth {
                 if !method.is_safe() {
                     let token = learnt.token.as_ref().unwrap_or(csrf_token);
                     insert_sensitive(headers, CSRF_HEADER, token.expose());
+                    // gorilla/csrf refuses a change over HTTPS whose referer is missing or of
+                    // another origin.
+                    headers.insert(http::header::REFERER, csrf.referer.clone());
                 }
             }
         }
@@ -76,9 +79,13 @@ const CSRF_COOKIE: &str = "_gorilla_csrf";
 /// The header Harbor reads and writes CSRF tokens in.
 const CSRF_HEADER: &str = "x-harbor-csrf-token";
 
-/// The CSRF cookie and latest token Harbor handed out to this client's session.
-#[derive(Debug, Default)]
-pub(crate) struct CsrfState(Mutex<CsrfPair>);
+/// The CSRF cookie and latest token Harbor handed out to this client's session, and the
+/// same-origin `Referer` sent with them.
+#[derive(Debug)]
+pub(crate) struct CsrfState {
+    learnt: Mutex<CsrfPair>,
+    referer: HeaderValue,
+}
 
 /// What Harbor handed out, each kept until it sends a newer one.
 #[derive(Debug, Default, Clone)]
@@ -88,6 +95,16 @@ pub(crate) struct CsrfPair {
 }
 
 impl CsrfState {
+    /// Nothing learnt yet, for the Harbor at `base` (`Referer: <scheme>://<host>[:port]/`).
+    pub(crate) fn for_origin(base: &url::Url) -> Self {
+        let origin = base.origin().ascii_serialization();
+        Self {
+            learnt: Mutex::default(),
+            referer: HeaderValue::from_str(&format!("{origin}/"))
+                .unwrap_or(HeaderValue::from_static("/")),
+        }
+    }
+
     /// A copy of what was learnt so far.
     pub(crate) fn learnt(&self) -> CsrfPair {
         self.pair().clone()
@@ -100,7 +117,7 @@ impl CsrfState {
 
     fn pair(&self) -> std::sync::MutexGuard<'_, CsrfPair> {
         // Each field is replaced whole, so a panic elsewhere cannot leave the pair torn.
-        self.0
+        self.learnt
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -146,13 +163,17 @@ fn insert_sensitive(headers: &mut HeaderMap, name: impl http::header::IntoHeader
 mod tests {
     use super::*;
 
+    fn harbor_csrf() -> CsrfState {
+        CsrfState::for_origin(&url::Url::parse("https://harbor.example.com/api/v2.0").unwrap())
+    }
+
     #[test]
     fn csrf_token_only_on_unsafe_methods() {
         let auth = Auth::Session {
             session_id: Secret::new("s"),
             csrf_token: Secret::new("c"),
         };
-        let csrf = CsrfState::default();
+        let csrf = harbor_csrf();
         let mut get = HeaderMap::new();
         auth.apply(&Method::GET, &mut get, &csrf);
         assert_eq!(get["cookie"], "sid=s");
@@ -168,7 +189,7 @@ mod tests {
             session_id: Secret::new("s"),
             csrf_token: Secret::new("given"),
         };
-        let csrf = CsrfState::default();
+        let csrf = harbor_csrf();
         let mut answer = HeaderMap::new();
         answer.append(
             http::header::SET_COOKIE,
@@ -187,6 +208,7 @@ mod tests {
         let mut post = HeaderMap::new();
         auth.apply(&Method::POST, &mut post, &csrf);
         assert_eq!(post["cookie"], "sid=s; _gorilla_csrf=real");
+        assert_eq!(post["referer"], "https://harbor.example.com/");
         assert_eq!(post["x-harbor-csrf-token"], "masked-2");
         assert!(post["cookie"].is_sensitive() && post["x-harbor-csrf-token"].is_sensitive());
         assert!(!format!("{csrf:?}").contains("real"));
@@ -196,7 +218,7 @@ mod tests {
     fn basic_credentials_become_an_authorization_header() {
         let auth = Auth::Credential(Credential::basic("robot$ci", "s3cret"));
         let mut headers = HeaderMap::new();
-        auth.apply(&Method::GET, &mut headers, &CsrfState::default());
+        auth.apply(&Method::GET, &mut headers, &harbor_csrf());
         assert!(
             headers["authorization"]
                 .to_str()

@@ -227,6 +227,9 @@ impl HarborClient {
     }
 
     async fn send_prepared(&self, request: &Prepared) -> Result<ResponseParts, HarborError> {
+        if self.inner.auth.is_session() && !request.method.is_safe() {
+            self.learn_csrf_cookie().await;
+        }
         let retries = is_idempotent(&request.method);
         let mut attempt = 1;
         loop {
@@ -282,10 +285,6 @@ impl HarborClient {
                 headers.insert(name, value);
             }
         }
-        if self.inner.auth.is_session() && !request.method.is_safe() {
-            self.learn_csrf_cookie().await;
-            headers.insert(http::header::REFERER, self.origin_referer());
-        }
         self.inner
             .auth
             .apply(&request.method, &mut headers, &self.inner.csrf);
@@ -318,30 +317,19 @@ impl HarborClient {
 }
 
 impl HarborClient {
-    /// Asks Harbor for its CSRF cookie and a token (`GET /systeminfo` with the session) when
-    /// none is known yet. A failure is only logged: the change that needed them then fails
-    /// with Harbor's own 403.
+    /// Asks Harbor for its CSRF cookie and a token when none is known yet: any answer to the
+    /// session carries them and [`attempt`](Self::attempt) keeps them, so a `GET /systeminfo`
+    /// through the pipeline is enough. A failure is only logged: the change that needed them
+    /// then fails with Harbor's own 403.
     async fn learn_csrf_cookie(&self) {
         if self.inner.csrf.has_cookie() {
             return;
         }
-        let mut url = self.inner.base.clone();
-        url.set_path(&format!("{API_PREFIX}/systeminfo"));
-        let mut headers = HeaderMap::new();
-        self.inner
-            .auth
-            .apply(&Method::GET, &mut headers, &self.inner.csrf);
-        match self.inner.http.get(url).headers(headers).send().await {
-            Ok(response) => self.inner.csrf.learn(response.headers()),
-            Err(error) => tracing::warn!(%error, "cannot fetch Harbor's CSRF cookie"),
+        // Boxed: the call goes through the pipeline that is calling this.
+        let operation = crate::generated::operations::GetSystemInfo::default();
+        if let Err(error) = Box::pin(self.call(&operation)).await {
+            tracing::warn!(%error, "cannot fetch Harbor's CSRF cookie");
         }
-    }
-
-    /// `Referer: <scheme>://<host>[:port]/`: gorilla/csrf refuses a change over HTTPS whose
-    /// referer is missing or of another origin.
-    fn origin_referer(&self) -> HeaderValue {
-        let origin = self.inner.base.origin().ascii_serialization();
-        HeaderValue::from_str(&format!("{origin}/")).unwrap_or(HeaderValue::from_static("/"))
     }
 }
 
@@ -501,12 +489,13 @@ impl HarborClientBuilder {
             });
         }
         let http = transport.http_client()?;
+        let csrf = CsrfState::for_origin(&base);
         Ok(HarborClient {
             inner: Arc::new(Inner {
                 http,
                 base,
                 auth: self.auth,
-                csrf: CsrfState::default(),
+                csrf,
                 retry: self.retry,
                 version: OnceCell::new(),
             }),

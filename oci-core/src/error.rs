@@ -314,9 +314,10 @@ impl Error {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
-    /// True for a 413 (Payload Too Large), a whole-blob upload refused by a body-size cap:
-    /// the client sends that registry's blobs in chunks from then on, so an upload that can
-    /// start again from its first byte is worth starting again.
+    /// True for a 413 (Payload Too Large), a body refused by a size cap: the client sends that
+    /// registry's blobs in chunks from then on, and smaller chunks after a refused chunk, so
+    /// an upload that can start again from its first byte is worth starting again (the push
+    /// example does; `push_blob` and the copy engine do it themselves).
     pub fn is_payload_too_large(&self) -> bool {
         self.status() == Some(StatusCode::PAYLOAD_TOO_LARGE)
     }

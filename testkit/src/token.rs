@@ -495,11 +495,8 @@ async fn issue_oauth_token(State(service): State<Arc<TokenService>>, body: Strin
         .into_owned()
         .collect();
     let field = |name: &str| form.get(name).map_or("", String::as_str);
-    let request = TokenRequest::parse(&format!(
-        "service={}&scope={}",
-        urlencode(field("service")),
-        urlencode(field("scope"))
-    ));
+    // `service` and `scope` are spelt as in the GET form's query.
+    let request = TokenRequest::parse(&body);
     if field("client_id").is_empty() {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -547,10 +544,6 @@ async fn issue_oauth_token(State(service): State<Arc<TokenService>>, body: Strin
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-}
-
-fn urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {

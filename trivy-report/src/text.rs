@@ -83,7 +83,7 @@ impl Text {
     }
 
     /// Whether the text points into the document it was parsed from rather than holding its
-    /// own copy (see the module documentation of the string types).
+    /// own copy (see the type's documentation).
     pub fn is_shared(&self) -> bool {
         matches!(self.0, Repr::Shared(..))
     }

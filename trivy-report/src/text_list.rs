@@ -318,13 +318,14 @@ impl ListReader {
         self.pieces.clear();
     }
 
-    /// Adds a string; `lent_by_input` says whether the parser lent it from its input (it
-    /// may then lie in the document of a sharing parse).
-    fn add(&mut self, text: &str, lent_by_input: bool) {
-        let in_input = match (&self.input, lent_by_input) {
-            (Some(input), true) => Span::within(input, text),
-            _ => None,
-        };
+    /// Adds a string: as a span of the input when it lies in the document of a sharing parse
+    /// (a string the parser had to unescape lies in its scratch buffer instead), otherwise
+    /// copied.
+    fn add(&mut self, text: &str) {
+        let in_input = self
+            .input
+            .as_deref()
+            .and_then(|input| Span::within(input, text));
         if let Some(span) = in_input {
             self.pieces.push(Piece::InInput(span));
             return;
@@ -387,20 +388,15 @@ impl<'de> DeserializeSeed<'de> for AddTo<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for AddTo<'_> {
+impl Visitor<'_> for AddTo<'_> {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("a string")
     }
 
-    fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<(), E> {
-        self.0.add(text, true);
-        Ok(())
-    }
-
     fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
-        self.0.add(text, false);
+        self.0.add(text);
         Ok(())
     }
 }

@@ -133,12 +133,13 @@ impl PypiRegistry {
     /// Uploads a wheel or sdist given as bytes with its file name.
     pub async fn upload(&self, file_name: &str, bytes: Vec<u8>) -> Result<UploadedDistribution> {
         let kind = distribution_kind(file_name)?;
-        let inspected = Inspected {
-            metadata: metadata::read(kind, file_name, std::io::Cursor::new(&bytes))?,
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            md5: hex::encode(md5::Md5::digest(&bytes)),
-            size: bytes.len() as u64,
-        };
+        let mut digests = UploadDigests::default();
+        digests.update(&bytes);
+        let inspected = digests.finish(metadata::read(
+            kind,
+            file_name,
+            std::io::Cursor::new(&bytes),
+        )?);
         self.send_upload(kind, file_name, &inspected, Part::bytes(bytes))
             .await
     }
@@ -297,27 +298,45 @@ fn distribution_kind(file_name: &str) -> Result<DistributionKind> {
 fn inspect_file(kind: DistributionKind, file_name: &str, path: &Path) -> Result<Inspected> {
     let open = || std::fs::File::open(path).map_err(|source| Error::io(path, source));
     let metadata = metadata::read(kind, file_name, std::io::BufReader::new(open()?))?;
-    let mut file = open()?;
-    let (mut sha256, mut md5) = (Sha256::new(), md5::Md5::new());
-    let mut buffer = vec![0; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let read = match std::io::Read::read(&mut file, &mut buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(source) => return Err(Error::io(path, source)),
-        };
-        Digest::update(&mut sha256, &buffer[..read]);
-        Digest::update(&mut md5, &buffer[..read]);
-        size += read as u64;
+    let mut digests = UploadDigests::default();
+    std::io::copy(&mut open()?, &mut digests).map_err(|source| Error::io(path, source))?;
+    Ok(digests.finish(metadata))
+}
+
+/// The digests and size the upload form declares, computed from the bytes written to it.
+#[derive(Default)]
+struct UploadDigests {
+    sha256: Sha256,
+    md5: md5::Md5,
+    size: u64,
+}
+
+impl UploadDigests {
+    fn update(&mut self, bytes: &[u8]) {
+        Digest::update(&mut self.sha256, bytes);
+        Digest::update(&mut self.md5, bytes);
+        self.size += bytes.len() as u64;
     }
-    Ok(Inspected {
-        metadata,
-        sha256: hex::encode(Digest::finalize(sha256)),
-        md5: hex::encode(Digest::finalize(md5)),
-        size,
-    })
+
+    fn finish(self, metadata: CoreMetadata) -> Inspected {
+        Inspected {
+            metadata,
+            sha256: hex::encode(Digest::finalize(self.sha256)),
+            md5: hex::encode(Digest::finalize(self.md5)),
+            size: self.size,
+        }
+    }
+}
+
+impl std::io::Write for UploadDigests {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The text fields of the multipart form twine sends for `:action=file_upload` (the file

@@ -281,15 +281,13 @@ impl Authenticator {
         credential: Option<&Credential>,
     ) -> Result<Token, Error> {
         let url = token_url(realm, service, scopes);
-        let realm_text = redact_url(realm);
-        let span = tracing::debug_span!("token", realm = %realm_text, scopes = scopes.len());
-        let _entered = span.enter();
-
+        let span = tracing::debug_span!("token", realm = %redact_url(realm), scopes = scopes.len());
         let mut request = self.http.get(url.clone());
         if let Some(header) = credential.and_then(Credential::authorization_header) {
             request = request.header(http::header::AUTHORIZATION, header.expose());
         }
         self.read_token(request, http::Method::GET, realm, &url)
+            .instrument(span)
             .await
     }
 

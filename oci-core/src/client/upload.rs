@@ -120,12 +120,7 @@ impl RegistryClient {
                 Err(error) => Err(error),
             };
             match result {
-                // A 413 that made the client send smaller bodies: start again at once, and
-                // without using an attempt (the shape can only shrink a few times).
-                Err(error)
-                    if error.is_payload_too_large()
-                        && self.upload_shape(repo.registry()) != shape =>
-                {
+                Err(error) if self.made_bodies_smaller(&error, repo.registry(), shape) => {
                     warn!(%digest, error = %error, "upload refused as too large; sending it in smaller pieces");
                     attempt -= 1;
                 }
@@ -143,7 +138,6 @@ impl RegistryClient {
 
     fn is_transient(&self, error: &Error) -> bool {
         error.is_connection()
-            || error.is_payload_too_large()
             || error
                 .status()
                 .is_some_and(|s| self.inner.retry.should_retry_status(s))
@@ -165,6 +159,20 @@ impl RegistryClient {
             None if self.inner.monolithic_upload => None,
             None => Some(self.inner.chunk_size),
         }
+    }
+
+    /// Whether `error` is a 413 after which blobs to `registry` go in smaller bodies than
+    /// `shape_before` (what [`upload_shape`](Self::upload_shape) said when the upload began):
+    /// starting the upload again at once is then worth it, without using a retry attempt (the
+    /// bodies can only shrink a few times, down to the minimum chunk). A 413 that changed
+    /// nothing is not worth a retry.
+    pub(crate) fn made_bodies_smaller(
+        &self,
+        error: &Error,
+        registry: &str,
+        shape_before: Option<usize>,
+    ) -> bool {
+        error.is_payload_too_large() && self.upload_shape(registry) != shape_before
     }
 
     fn chunked_registries(

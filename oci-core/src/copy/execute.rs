@@ -171,19 +171,17 @@ impl Executor {
                     info!(digest = %blob.digest, size = blob.size, target = %target, "blob copied");
                     return Ok(());
                 }
-                // The destination (or a proxy in front of it) refused a body as too large and
-                // the client now sends smaller ones: start again at once, without using an
-                // attempt (the body shrinks only a few times before the minimum chunk).
                 Err(error)
-                    if error.is_payload_too_large()
-                        && self.client.upload_shape(target.registry()) != shape =>
+                    if self
+                        .client
+                        .made_bodies_smaller(&error, target.registry(), shape) =>
                 {
                     self.progress.rewind(sent.load(Ordering::Relaxed));
                     warn!(digest = %blob.digest, %error, "blob refused as too large; sending it in smaller pieces");
                     attempt -= 1;
                 }
                 Err(error)
-                    if (is_worth_retrying(&self.retry, &error) || error.is_payload_too_large())
+                    if is_worth_retrying(&self.retry, &error)
                         && self.retry.has_attempts_left(attempt) =>
                 {
                     self.progress.rewind(sent.load(Ordering::Relaxed));
