@@ -18,7 +18,7 @@
 //! |:--|:--|:--|:--|
 //! | [`Report::from_path`] | a file, read without its indentation | shared with the text read | fastest; about 1.35x the file |
 //! | [`Report::from_vec`], [`Report::from_string`] | a buffer you hand over | shared with the buffer | as fast; the buffer plus about 0.6x |
-//! | [`Report::from_slice`], [`Report::from_str`] | a buffer you keep | copied | a quarter to a third slower; the buffer plus about 1.1x |
+//! | [`Report::from_slice`], [`Report::from_str`] | a buffer you keep | copied | a fifth to a third slower; the buffer plus about 1.1x |
 //! | [`Report::from_reader`] | any reader, streamed | copied | about 3x slower; about 1.1x the file |
 //!
 //! A model that shares its text keeps the whole text alive until its last string is dropped,
@@ -58,6 +58,7 @@
 //! # Ok::<(), wharf_trivy_report::Error>(())
 //! ```
 
+mod buffer;
 mod error;
 mod filter;
 pub mod harbor;

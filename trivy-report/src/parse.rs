@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
 
+use crate::buffer::{ReadBuffer, TextBuffer};
 use crate::error::Error;
 use crate::model::Report;
 use crate::text::parse_sharing;
@@ -30,7 +31,12 @@ impl Report {
 
     /// Parses a report from a string the report may keep, as [`Report::from_vec`] does.
     pub fn from_string(json: String) -> Result<Report, Error> {
-        reject_legacy(first_significant_byte(json.as_bytes()))?;
+        Report::from_text_buffer(TextBuffer::from(json))
+    }
+
+    /// The sharing parse of [`Report::from_string`] and [`Report::from_path`].
+    fn from_text_buffer(json: TextBuffer) -> Result<Report, Error> {
+        reject_legacy(first_significant_byte(json.as_str().as_bytes()))?;
         let input = Arc::new(json);
         let report: Report =
             parse_sharing(&input, |json| serde_json::from_str(json)).map_err(Error::Json)?;
@@ -77,8 +83,11 @@ impl Report {
     ///
     /// The file is read without the indentation of its lines (Trivy indents its JSON, and
     /// about a quarter of a report is indentation), then parsed as [`Report::from_vec`] does,
-    /// so the model shares the text it was read from. A syntax error still names the line and
-    /// column in the file: the file is read again as it is to find them.
+    /// so the model shares the text it was read from. A large file is read into memory
+    /// mapped for it (on Linux, populated a few MiB ahead of the reading instead of page by
+    /// page), which the model keeps while any of its strings point into it. A syntax error
+    /// still names the line and column in the file: the file is read again as it is to find
+    /// them.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Report, Error> {
         let path = path.as_ref();
         let cannot_read = |source| Error::Io {
@@ -89,9 +98,13 @@ impl Report {
         let size = file.metadata().map_or(0, |metadata| metadata.len());
         let json = read_without_indentation(file, usize::try_from(size).unwrap_or(0))
             .map_err(cannot_read)?;
-        match Report::from_vec(json) {
-            Err(Error::Json(_)) => Report::from_slice(&std::fs::read(path).map_err(cannot_read)?),
-            parsed => parsed,
+        let parsed = json.into_text().map(Report::from_text_buffer);
+        match parsed {
+            Some(Err(Error::Json(_))) | None => {
+                // Not JSON or not UTF-8: the checking way names the position in the file.
+                Report::from_slice(&std::fs::read(path).map_err(cannot_read)?)
+            }
+            Some(parsed) => parsed,
         }
     }
 
@@ -180,12 +193,12 @@ impl Formatter for GoFormatter<'_> {
 /// Only blanks right after a line feed go, so the JSON means the same: outside strings they
 /// are insignificant whitespace, and inside a string a raw line feed is already invalid JSON
 /// (it must be written `\n`), which stays invalid. Lines keep their numbers.
-fn read_without_indentation(mut reader: impl Read, expected_size: usize) -> io::Result<Vec<u8>> {
+fn read_without_indentation(mut reader: impl Read, expected_size: usize) -> io::Result<ReadBuffer> {
     // Small enough to stay in the CPU cache between the kernel's copy and ours: reading and
     // compacting the 100 MB benchmark report took 0.14 s with 64 KiB chunks and 0.19 s with
     // 256 KiB (medians of 8 interleaved runs of a scratch program, busy host).
     const CHUNK_BYTES: usize = 64 * 1024;
-    let mut json = Vec::with_capacity(expected_size);
+    let mut json = ReadBuffer::with_capacity(expected_size);
     let mut chunk = vec![0; CHUNK_BYTES];
     let mut indentation_ahead = false;
     loop {
@@ -198,14 +211,13 @@ fn read_without_indentation(mut reader: impl Read, expected_size: usize) -> io::
         indentation_ahead =
             append_without_indentation(&mut json, &chunk[..read], indentation_ahead);
     }
-    json.shrink_to_fit();
     Ok(json)
 }
 
 /// Appends `chunk` to `json` without the blanks that follow its line feeds; `at_line_start`
 /// says whether the chunk starts a line (the previous chunk ended in a line feed or in the
 /// indentation after one). Returns the same for the next chunk.
-fn append_without_indentation(json: &mut Vec<u8>, chunk: &[u8], at_line_start: bool) -> bool {
+fn append_without_indentation(json: &mut ReadBuffer, chunk: &[u8], at_line_start: bool) -> bool {
     let mut rest = chunk;
     if at_line_start {
         rest = skip_blanks(rest);
@@ -368,9 +380,9 @@ mod tests {
             "{\n\"A\": \"x  y\\n  z\",\r\n\"B\": [\n1,\n\n2\n]\n}\n"
         );
         let whole = read_without_indentation(text.as_bytes(), 0).unwrap();
-        assert_eq!(String::from_utf8(whole).unwrap(), expected);
+        assert_eq!(whole.into_text().unwrap().as_str(), expected);
         let trickled = read_without_indentation(Trickle(text.as_bytes()), 4).unwrap();
-        assert_eq!(String::from_utf8(trickled).unwrap(), expected);
+        assert_eq!(trickled.into_text().unwrap().as_str(), expected);
     }
 
     #[test]
@@ -398,7 +410,7 @@ mod tests {
         let invalid = "{\"SchemaVersion\": 2, \"ArtifactName\": \"two\n   lines\"}";
         assert!(Report::from_str(invalid).is_err());
         let read = read_without_indentation(invalid.as_bytes(), 0).unwrap();
-        assert!(Report::from_vec(read).is_err());
+        assert!(Report::from_text_buffer(read.into_text().unwrap()).is_err());
     }
 
     #[test]

@@ -29,6 +29,8 @@ use compact_str::CompactString;
 use serde::de::Visitor;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::buffer::TextBuffer;
+
 /// The longest string stored inline, without an allocation.
 const INLINE_CAPACITY: usize = std::mem::size_of::<String>();
 
@@ -64,7 +66,7 @@ enum Repr {
     /// Inline up to 24 bytes, otherwise in the string's own allocation.
     Owned(CompactString),
     /// A slice of the document the report was parsed from.
-    Shared(Arc<String>, Span),
+    Shared(Arc<TextBuffer>, Span),
 }
 
 impl Default for Repr {
@@ -78,7 +80,7 @@ impl Text {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Owned(text) => text.as_str(),
-            Repr::Shared(input, span) => span.get(input),
+            Repr::Shared(input, span) => span.get(input.as_str()),
         }
     }
 
@@ -94,7 +96,7 @@ impl Text {
         if text.len() > INLINE_CAPACITY
             && let Some((input, span)) = with_input(|input| {
                 let input = input?;
-                Some((Arc::clone(input), Span::within(input, text)?))
+                Some((Arc::clone(input), Span::within(input.as_str(), text)?))
             })
         {
             return Text(Repr::Shared(input, span));
@@ -145,7 +147,7 @@ impl From<Text> for String {
     fn from(text: Text) -> Self {
         match text.0 {
             Repr::Owned(text) => text.into_string(),
-            Repr::Shared(input, span) => span.get(&input).to_owned(),
+            Repr::Shared(input, span) => span.get(input.as_str()).to_owned(),
         }
     }
 }
@@ -278,14 +280,14 @@ impl Span {
 
 thread_local! {
     /// The document being parsed by a sharing parse on this thread, if any.
-    static INPUT: RefCell<Option<Arc<String>>> = const { RefCell::new(None) };
+    static INPUT: RefCell<Option<Arc<TextBuffer>>> = const { RefCell::new(None) };
 }
 
 /// Runs `parse` on `input` with `input` registered as the document that the strings read
 /// during the parse may point into (on this thread, for the length of the call).
-pub(crate) fn parse_sharing<T>(input: &Arc<String>, parse: impl FnOnce(&str) -> T) -> T {
+pub(crate) fn parse_sharing<T>(input: &Arc<TextBuffer>, parse: impl FnOnce(&str) -> T) -> T {
     /// Puts back the registration of an enclosing parse, also when `parse` panics.
-    struct Restore(Option<Arc<String>>);
+    struct Restore(Option<Arc<TextBuffer>>);
 
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -300,7 +302,7 @@ pub(crate) fn parse_sharing<T>(input: &Arc<String>, parse: impl FnOnce(&str) -> 
 }
 
 /// Calls `use_input` with the document of the sharing parse running on this thread, if any.
-pub(crate) fn with_input<T>(use_input: impl FnOnce(Option<&Arc<String>>) -> T) -> T {
+pub(crate) fn with_input<T>(use_input: impl FnOnce(Option<&Arc<TextBuffer>>) -> T) -> T {
     INPUT.with(|registered| use_input(registered.borrow().as_ref()))
 }
 
@@ -309,7 +311,7 @@ mod tests {
     use super::*;
 
     fn parse_shared<T: serde::de::DeserializeOwned>(json: &str) -> T {
-        let input = Arc::new(json.to_owned());
+        let input = Arc::new(TextBuffer::from(json.to_owned()));
         parse_sharing(&input, |json| serde_json::from_str(json)).unwrap()
     }
 

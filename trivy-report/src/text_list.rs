@@ -10,6 +10,7 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::buffer::TextBuffer;
 use crate::text::{Span, with_input};
 use crate::wire::Tighten;
 
@@ -42,7 +43,7 @@ use crate::wire::Tighten;
 #[derive(Clone, Default)]
 pub struct TextList {
     /// The buffer the spans point into: the list's own, or the document it was parsed from.
-    buffer: Option<Arc<String>>,
+    buffer: Option<Arc<TextBuffer>>,
     /// Where each string is in `buffer`.
     spans: Vec<Span>,
 }
@@ -66,7 +67,7 @@ impl TextList {
     /// The string at `index`.
     pub fn get(&self, index: usize) -> Option<&str> {
         let span = self.spans.get(index)?;
-        Some(span.get(self.buffer.as_deref().map_or("", String::as_str)))
+        Some(span.get(self.buffer.as_deref().map_or("", TextBuffer::as_str)))
     }
 
     /// The first string.
@@ -109,15 +110,20 @@ impl TextList {
     /// The list's own buffer, made first if the list has none or shares it (with the
     /// document it was parsed from, or with a clone).
     fn own_buffer(&mut self) -> &mut String {
-        let owns_buffer = self
-            .buffer
-            .as_mut()
-            .is_some_and(|buffer| Arc::get_mut(buffer).is_some());
-        if !owns_buffer {
+        if self.growable_buffer().is_none() {
             *self = collect_into_own_buffer(self.iter());
         }
-        // The buffer is not shared at this point, so this never copies.
-        Arc::make_mut(self.buffer.get_or_insert_with(Arc::default))
+        self.growable_buffer()
+            .expect("a list collected into its own buffer owns a growable one")
+    }
+
+    /// The buffer, if it is the list's own (not shared with a document or a clone) and can
+    /// grow.
+    fn growable_buffer(&mut self) -> Option<&mut String> {
+        self.buffer
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .and_then(TextBuffer::as_mut_string)
     }
 }
 
@@ -163,7 +169,7 @@ fn collect_into_own_buffer<'a>(texts: impl Iterator<Item = &'a str> + Clone) -> 
         })
         .collect();
     TextList {
-        buffer: Some(Arc::new(buffer)),
+        buffer: Some(Arc::new(TextBuffer::from(buffer))),
         spans,
     }
 }
@@ -261,7 +267,7 @@ impl<'de> Visitor<'de> for ListVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TextList, A::Error> {
-        let input: Option<Arc<String>> = with_input(|input| input.map(Arc::clone));
+        let input: Option<Arc<TextBuffer>> = with_input(|input| input.map(Arc::clone));
         READER.with(|reader| {
             let Ok(mut reader) = reader.try_borrow_mut() else {
                 // Only reachable if a deserializer nests lists inside a string: read directly.
@@ -300,19 +306,19 @@ enum Piece {
 /// The strings of a list being read, before the list is made at its final size.
 #[derive(Default)]
 struct ListReader {
-    input: Option<Arc<String>>,
+    input: Option<Arc<TextBuffer>>,
     copied: String,
     pieces: Vec<Piece>,
 }
 
 impl ListReader {
-    fn starting(input: Option<Arc<String>>) -> Self {
+    fn starting(input: Option<Arc<TextBuffer>>) -> Self {
         let mut reader = ListReader::default();
         reader.start(input);
         reader
     }
 
-    fn start(&mut self, input: Option<Arc<String>>) {
+    fn start(&mut self, input: Option<Arc<TextBuffer>>) {
         self.input = input;
         self.copied.clear();
         self.pieces.clear();
@@ -325,7 +331,7 @@ impl ListReader {
         let in_input = self
             .input
             .as_deref()
-            .and_then(|input| Span::within(input, text));
+            .and_then(|input| Span::within(input.as_str(), text));
         if let Some(span) = in_input {
             self.pieces.push(Piece::InInput(span));
             return;
@@ -338,7 +344,7 @@ impl ListReader {
 
     fn text(&self, piece: Piece) -> &str {
         match piece {
-            Piece::InInput(span) => span.get(self.input.as_deref().map_or("", String::as_str)),
+            Piece::InInput(span) => span.get(self.input.as_deref().map_or("", TextBuffer::as_str)),
             Piece::Copied(span) => span.get(&self.copied),
         }
     }
@@ -407,14 +413,14 @@ mod tests {
     use crate::text::parse_sharing;
 
     fn parse_shared(json: &str) -> TextList {
-        let input = Arc::new(json.to_owned());
+        let input = Arc::new(TextBuffer::from(json.to_owned()));
         parse_sharing(&input, |json| serde_json::from_str(json)).unwrap()
     }
 
     fn shares_input(list: &TextList) -> bool {
         list.buffer
             .as_ref()
-            .is_some_and(|buffer| buffer.len() > list.iter().map(str::len).sum())
+            .is_some_and(|buffer| buffer.as_str().len() > list.iter().map(str::len).sum())
     }
 
     #[test]

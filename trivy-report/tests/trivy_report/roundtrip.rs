@@ -58,6 +58,65 @@ fn a_syntax_error_read_from_a_file_names_its_line_and_column_in_the_file() {
     assert_eq!((error.line(), error.column()), (3, 34), "{error}");
 }
 
+/// A report of at least `bytes` as Trivy writes it, made by doubling the results of a
+/// fixture until it is large enough.
+fn large_report_text(bytes: usize) -> String {
+    let mut report = fixtures::report("alpine-39");
+    loop {
+        let text = report.to_json_pretty();
+        if text.len() >= bytes {
+            return text;
+        }
+        let results = report.results.get_or_insert_with(Vec::new);
+        results.extend_from_within(..);
+    }
+}
+
+/// Whether `text` is written in JSON as it is, without escapes.
+fn needs_no_escapes(text: &str) -> bool {
+    serde_json::to_string(text).unwrap() == format!("\"{text}\"") && !text.contains(['&', '<', '>'])
+}
+
+#[test]
+fn a_large_report_file_is_read_into_memory_of_its_own_and_parses_like_its_text() {
+    // Large enough for `from_path` to map memory for the file (from 4 MiB).
+    let text = large_report_text(6 << 20);
+    let path = std::env::temp_dir().join(format!("wharf-large-{}.json", std::process::id()));
+    std::fs::write(&path, &text).unwrap();
+    let from_file = Report::from_path(&path);
+    std::fs::write(
+        &path,
+        text.replacen("\"Severity\": \"", "\"Severity\": ", 1),
+    )
+    .unwrap();
+    let broken = Report::from_path(&path).unwrap_err();
+    std::fs::remove_file(&path).unwrap();
+
+    let from_file = from_file.unwrap();
+    assert_eq!(from_file, Report::from_str(&text).unwrap());
+    assert_eq!(from_file.to_json_pretty(), text);
+    let description = from_file.results()[0]
+        .vulnerabilities()
+        .iter()
+        .filter_map(|vulnerability| vulnerability.description.as_ref())
+        .find(|description| description.len() > 24 && needs_no_escapes(description))
+        .unwrap();
+    assert!(
+        description.is_shared(),
+        "long strings point into the file's memory"
+    );
+    // The error names the position in the file as it is, indentation included.
+    let wharf_trivy_report::Error::Json(broken) = broken else {
+        panic!("expected a JSON error, got {broken:?}");
+    };
+    let line = text
+        .lines()
+        .position(|line| line.contains("\"Severity\": \""))
+        .unwrap()
+        + 1;
+    assert_eq!(broken.line(), line, "{broken}");
+}
+
 #[test]
 fn fixtures_re_serialise_to_the_same_text() {
     // Trivy's writer and this crate both indent by two spaces and escape as Go does, and the
