@@ -196,8 +196,9 @@ fn lock(progress: &SharedProgress) -> std::sync::MutexGuard<'_, ByteProgress> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Streams a blob from its file; a failed attempt starts over from the file (a registry
-/// that refused the whole blob with 413 gets it in chunks the second time).
+/// Streams a blob from its file; a failed attempt starts over from the file. A registry that
+/// refuses a body as too large (413) gets the blob again at once in smaller pieces, without
+/// using up an attempt, as the library's own uploads do.
 async fn upload_with_retries(
     client: &RegistryClient,
     repo: &Reference,
@@ -205,9 +206,9 @@ async fn upload_with_retries(
     progress: &SharedProgress,
 ) -> anyhow::Result<()> {
     let policy = RetryPolicy::default();
-    let mut attempt = 0;
+    let mut attempt = 1;
     loop {
-        attempt += 1;
+        let shape = client.upload_shape(repo.registry());
         let file = tokio::fs::File::open(&blob.path)
             .await
             .with_context(|| format!("cannot open {}", blob.path.display()))?;
@@ -219,20 +220,26 @@ async fn upload_with_retries(
                 lock(&progress).advance(chunk.len() as u64);
             })
         };
-        match client
+        let result = client
             .push_blob_stream(repo, &blob.digest, blob.size, stream)
-            .await
-        {
+            .await;
+        // What a failed attempt sent will be sent again.
+        let resend = || lock(progress).add_total(sent.load(Ordering::Relaxed));
+        match result {
             Ok(()) => return Ok(()),
+            Err(error) if client.made_bodies_smaller(&error, repo.registry(), shape) => {
+                resend();
+                tracing::warn!(digest = %blob.digest, %error, "upload refused as too large; sending it in smaller pieces");
+            }
             Err(error)
                 if policy.has_attempts_left(attempt)
-                    && (error.is_payload_too_large()
-                        || error.status().is_none_or(|s| policy.should_retry_status(s))) =>
+                    && !error.is_payload_too_large()
+                    && error.status().is_none_or(|s| policy.should_retry_status(s)) =>
             {
-                // What this attempt sent will be sent again.
-                lock(progress).add_total(sent.load(Ordering::Relaxed));
+                resend();
                 tracing::warn!(digest = %blob.digest, attempt, %error, "upload failed; starting it again");
                 tokio::time::sleep(policy.delay(attempt, None)).await;
+                attempt += 1;
             }
             Err(error) => {
                 return Err(error).with_context(|| format!("cannot upload {}", blob.digest));

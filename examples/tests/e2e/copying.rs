@@ -1,10 +1,12 @@
 //! `copy`, `push` and `migrate` run for real: registries from the service stack, the Harbor
 //! simulator as the migration target, skopeo as the independent judge of what arrived.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use wharf_oci_core::reference::Reference;
-use wharf_testkit::image::{ArtifactBuilder, Flavor, ImageBuilder, IndexBuilder};
+use wharf_testkit::fault_proxy::{FaultConfig, FaultProxy};
+use wharf_testkit::image::{ArtifactBuilder, Flavor, Image, ImageBuilder, IndexBuilder};
 use wharf_testkit::services;
 
 use super::sim::{Stack, describe, plain_client, raw_manifest, run_bin};
@@ -148,24 +150,15 @@ async fn copy_recreates_every_tag_under_the_prefix_and_fails_loudly_on_a_missing
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_sends_one_layout_to_several_registries() {
-    let plain = services::registry_plain();
-    let guarded = services::registry_htpasswd();
-    let (user, password) = guarded.credentials().expect("htpasswd registry has a user");
-    let client = plain_client(&plain.host);
-    let image = ImageBuilder::new(Flavor::Oci)
-        .layer(50_000)
-        .layer(10_000)
-        .build()
-        .unwrap();
-    let seed = format!("{}/e2e/{}:v1", plain.host, unique("seed"));
+/// Writes `image` as an OCI layout under `dir` (tag `app`) the way a build tool would: pushed
+/// to `registry`, then copied out by skopeo.
+async fn oci_layout_of(image: &Image, registry: &str, dir: &Path) -> PathBuf {
+    let seed = format!("{registry}/e2e/{}:v1", unique("seed"));
     image
-        .push(&client, &Reference::parse(&seed).unwrap())
+        .push(&plain_client(registry), &Reference::parse(&seed).unwrap())
         .await
         .unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    let layout = scratch.path().join("layout");
+    let layout = dir.join("layout");
     let status = Command::new("skopeo")
         .args([
             "copy",
@@ -176,6 +169,21 @@ async fn push_sends_one_layout_to_several_registries() {
         .status()
         .unwrap();
     assert!(status.success());
+    layout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_sends_one_layout_to_several_registries() {
+    let plain = services::registry_plain();
+    let guarded = services::registry_htpasswd();
+    let (user, password) = guarded.credentials().expect("htpasswd registry has a user");
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(50_000)
+        .layer(10_000)
+        .build()
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = oci_layout_of(&image, &plain.host, scratch.path()).await;
 
     let docker_config = scratch.path().join("docker");
     std::fs::create_dir_all(&docker_config).unwrap();
@@ -226,6 +234,40 @@ async fn push_sends_one_layout_to_several_registries() {
         raw_manifest(&to_guarded, Some((user, password))),
         image.manifest.to_vec()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_gets_a_layer_past_a_small_body_cap_without_using_up_its_retries() {
+    let plain = services::registry_plain();
+    // One layer, so that the 413s come in a known order: refused whole, then as one 3 MB
+    // chunk, then as 1.5 MB, 750 kB and 375 kB chunks; 187.5 kB chunks pass a 200 kB cap.
+    // Five refusals: more than the four attempts of the default retry policy.
+    let image = ImageBuilder::new(Flavor::Oci)
+        .layer(3_000_000)
+        .build()
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = oci_layout_of(&image, &plain.host, scratch.path()).await;
+    let cap = FaultProxy::start(&plain.host, FaultConfig::new(5).max_request_body(200_000))
+        .await
+        .unwrap();
+
+    let capped = cap.host();
+    let destination = format!("{capped}/e2e/{}:1.0", unique("capped"));
+    let layout_arg = layout.display().to_string();
+    let args = [
+        layout_arg.as_str(),
+        "--plain-http",
+        capped.as_str(),
+        "--to",
+        destination.as_str(),
+    ];
+    let output = run_bin(env!("CARGO_BIN_EXE_push"), &args, &[]).await;
+
+    assert!(output.status.success(), "{}", describe(&output));
+    assert_eq!(cap.counts().too_large, 5, "{:?}", cap.counts());
+    let behind_the_cap = destination.replacen(capped.as_str(), &plain.host, 1);
+    assert_eq!(raw_manifest(&behind_the_cap, None), image.manifest.to_vec());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,7 +40,7 @@ pub use builder::{
 };
 pub use listing::Referrers;
 pub use manifests::{ManifestHead, PushedManifest, RawManifest};
-pub use upload::{MountOutcome, UploadSession};
+pub use upload::{MountOutcome, UploadSession, UploadShape};
 
 use crate::auth::Authenticator;
 use crate::error::Error;

@@ -34,6 +34,17 @@ pub enum MountOutcome {
     Declined(UploadSession),
 }
 
+/// How a [`RegistryClient`] sends blobs to a registry, as
+/// [`RegistryClient::upload_shape`] tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UploadShape {
+    /// The whole blob in one `PUT`.
+    WholeBlob,
+    /// `PATCH` requests of at most this many bytes, then an empty `PUT`.
+    Chunks(usize),
+}
+
 /// An open upload session (`POST /v2/<name>/blobs/uploads/` answered `202` with a
 /// `Location`). Consumed by the method that completes it.
 pub struct UploadSession {
@@ -146,18 +157,19 @@ impl RegistryClient {
     /// Whether uploads to `repo`'s registry go as one `PUT`: the client prefers it and the
     /// registry has not refused a whole blob.
     pub(crate) fn sends_whole_blobs(&self, repo: &Reference) -> bool {
-        self.upload_shape(repo.registry()).is_none()
+        self.upload_shape(repo.registry()) == UploadShape::WholeBlob
     }
 
-    /// How blobs go to `registry` now: one `PUT` (`None`) or chunks of the given size. It
-    /// only changes when the registry refuses a body with 413, so a caller that sees it change
-    /// across a failed upload knows that starting again is worth it.
-    pub(crate) fn upload_shape(&self, registry: &str) -> Option<usize> {
+    /// How blobs go to `registry` now: one `PUT`, or chunks of a size. It only changes when
+    /// the registry refuses a body with 413, so a caller that sees it change across a failed
+    /// upload knows that starting again is worth it (see
+    /// [`made_bodies_smaller`](Self::made_bodies_smaller)).
+    pub fn upload_shape(&self, registry: &str) -> UploadShape {
         let refused = self.chunked_registries().get(registry).copied();
         match refused {
-            Some(chunk_size) => Some(chunk_size),
-            None if self.inner.monolithic_upload => None,
-            None => Some(self.inner.chunk_size),
+            Some(chunk_size) => UploadShape::Chunks(chunk_size),
+            None if self.inner.monolithic_upload => UploadShape::WholeBlob,
+            None => UploadShape::Chunks(self.inner.chunk_size),
         }
     }
 
@@ -166,11 +178,14 @@ impl RegistryClient {
     /// starting the upload again at once is then worth it, without using a retry attempt (the
     /// bodies can only shrink a few times, down to the minimum chunk). A 413 that changed
     /// nothing is not worth a retry.
-    pub(crate) fn made_bodies_smaller(
+    ///
+    /// For callers with an upload loop of their own, such as one that restarts a stream from
+    /// a file; [`push_blob`](Self::push_blob) and the copy engine already do this.
+    pub fn made_bodies_smaller(
         &self,
         error: &Error,
         registry: &str,
-        shape_before: Option<usize>,
+        shape_before: UploadShape,
     ) -> bool {
         error.is_payload_too_large() && self.upload_shape(registry) != shape_before
     }
@@ -321,10 +336,10 @@ impl UploadSession {
         S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
     {
-        let chunk_size = self
-            .client
-            .upload_shape(self.repo.registry())
-            .unwrap_or(self.client.inner.chunk_size);
+        let chunk_size = match self.client.upload_shape(self.repo.registry()) {
+            UploadShape::Chunks(chunk_size) => chunk_size,
+            UploadShape::WholeBlob => self.client.inner.chunk_size,
+        };
         let mut stream = std::pin::pin!(stream);
         let mut buffer = BytesMut::with_capacity(chunk_size);
         while let Some(piece) = stream.next().await {
