@@ -194,9 +194,14 @@ impl RegistryClient {
     /// Adds `descriptor` to the `sha256-<hex>` fallback index of `subject` (creating it when
     /// missing), keeping every other entry and field as it was. For registries without the
     /// referrers API, after pushing a manifest whose `subject` is `subject`.
-    // FIXME: this read-modify-write of the fallback index can lose an entry when two clients
-    // add referrers to the same subject at once; a conditional PUT or a re-read after the
-    // write would close the race.
+    ///
+    /// The index is read, extended and written back, then read again: when another client
+    /// wrote its own version in between and the entry is gone, it is added to that version
+    /// and written again, up to [`REFERRERS_TAG_WRITES`] times.
+    // FIXME: a writer that read the index before this one wrote it and writes after this
+    // one's check can still drop the entry; closing that needs a conditional PUT
+    // (`If-Match`), which the distribution spec does not define (opencontainers/
+    // distribution-spec pull request 251 is still open).
     pub async fn add_to_referrers_tag(
         &self,
         repo: &Reference,
@@ -206,39 +211,58 @@ impl RegistryClient {
         let tagged = repo
             .repository_reference()
             .with_tag(&subject.referrers_tag())?;
-        let mut index: serde_json::Value = match self.get_manifest_raw(&tagged).await {
-            Ok(raw) => serde_json::from_slice(&raw.bytes).map_err(|e| Error::Unsupported {
-                reason: format!("referrers tag of {subject} is not JSON: {e}"),
-            })?,
-            Err(error) if error.is_not_found() => serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": media_type::OCI_INDEX,
-                "manifests": [],
-            }),
-            Err(error) => return Err(error),
-        };
         let entry = serde_json::to_value(descriptor).map_err(|e| Error::Unsupported {
             reason: e.to_string(),
         })?;
-        let Some(manifests) = index
-            .get_mut("manifests")
-            .and_then(serde_json::Value::as_array_mut)
-        else {
-            return Err(Error::Unsupported {
-                reason: format!("referrers tag of {subject} is not an index"),
-            });
-        };
-        if manifests
-            .iter()
-            .any(|m| m.get("digest") == entry.get("digest"))
-        {
+        for _ in 0..REFERRERS_TAG_WRITES {
+            let mut index = self.fallback_index(&tagged, subject).await?;
+            if !add_index_entry(&mut index, &entry, subject)? {
+                return Ok(());
+            }
+            let bytes = Bytes::from(serde_json::to_vec(&index).expect("a JSON value serialises"));
+            self.put_manifest_raw(&tagged, media_type::OCI_INDEX, bytes)
+                .await?;
+        }
+        if self.fallback_index_has(&tagged, subject, &entry).await? {
             return Ok(());
         }
-        manifests.push(entry);
-        let bytes = Bytes::from(serde_json::to_vec(&index).expect("a JSON value serialises"));
-        self.put_manifest_raw(&tagged, media_type::OCI_INDEX, bytes)
-            .await
-            .map(drop)
+        Err(Error::Protocol {
+            url: tagged.to_string(),
+            reason: format!(
+                "the referrers tag of {subject} lost the new entry after each of \
+                 {REFERRERS_TAG_WRITES} writes (other clients writing it at the same time?)"
+            ),
+        })
+    }
+
+    /// The fallback index of `subject` at `tagged`, or an empty index when there is none yet.
+    async fn fallback_index(
+        &self,
+        tagged: &Reference,
+        subject: &Digest,
+    ) -> Result<serde_json::Value, Error> {
+        match self.get_manifest_raw(tagged).await {
+            Ok(raw) => serde_json::from_slice(&raw.bytes).map_err(|e| Error::Unsupported {
+                reason: format!("referrers tag of {subject} is not JSON: {e}"),
+            }),
+            Err(error) if error.is_not_found() => Ok(serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": media_type::OCI_INDEX,
+                "manifests": [],
+            })),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whether the fallback index at `tagged` lists `entry`'s digest.
+    async fn fallback_index_has(
+        &self,
+        tagged: &Reference,
+        subject: &Digest,
+        entry: &serde_json::Value,
+    ) -> Result<bool, Error> {
+        let mut index = self.fallback_index(tagged, subject).await?;
+        Ok(!add_index_entry(&mut index, entry, subject)?)
     }
 
     async fn referrers_api(
@@ -291,4 +315,33 @@ impl RegistryClient {
             Err(error) => Err(error),
         }
     }
+}
+
+/// How often [`RegistryClient::add_to_referrers_tag`] writes a fallback index before it gives
+/// up on other clients overwriting it.
+pub const REFERRERS_TAG_WRITES: usize = 5;
+
+/// Appends `entry` to the `manifests` of `index` unless an entry with its digest is already
+/// there. Returns whether it was appended.
+fn add_index_entry(
+    index: &mut serde_json::Value,
+    entry: &serde_json::Value,
+    subject: &Digest,
+) -> Result<bool, Error> {
+    let Some(manifests) = index
+        .get_mut("manifests")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return Err(Error::Unsupported {
+            reason: format!("referrers tag of {subject} is not an index"),
+        });
+    };
+    if manifests
+        .iter()
+        .any(|m| m.get("digest") == entry.get("digest"))
+    {
+        return Ok(false);
+    }
+    manifests.push(entry.clone());
+    Ok(true)
 }

@@ -38,7 +38,7 @@ pub use blobs::BlobStream;
 pub use builder::{
     DEFAULT_CHUNK_SIZE, DEFAULT_PER_HOST_LIMIT, MIN_CHUNK_SIZE, RegistryClientBuilder,
 };
-pub use listing::Referrers;
+pub use listing::{REFERRERS_TAG_WRITES, Referrers};
 pub use manifests::{ManifestHead, PushedManifest, RawManifest};
 pub use upload::{MountOutcome, UploadSession, UploadShape};
 

@@ -14,6 +14,7 @@ use wharf_oci_core::credentials::{
 };
 use wharf_oci_core::digest::Digest;
 use wharf_oci_core::error::{Error, ErrorCode};
+use wharf_oci_core::manifest::Descriptor;
 use wharf_oci_core::reference::Reference;
 use wharf_oci_core::retry::RetryPolicy;
 use wharf_oci_core::transport::TransportConfig;
@@ -779,5 +780,122 @@ async fn per_host_limit_serialises_requests() {
         started.elapsed() >= Duration::from_millis(590),
         "took {:?}",
         started.elapsed()
+    );
+}
+
+/// One tag of a registry where another client writes its own version of the tag right after
+/// this client's first `PUT` (or after every one), as a second CI job adding a signature to
+/// the same image would.
+struct ContestedTag {
+    stored: std::sync::Mutex<Option<Vec<u8>>>,
+    competitor: Vec<u8>,
+    overwrite_every_put: bool,
+    puts: AtomicUsize,
+}
+
+impl ContestedTag {
+    fn answer(&self, request: &Request) -> ResponseTemplate {
+        let mut stored = self.stored.lock().unwrap();
+        if request.method.as_str() == "PUT" {
+            let first = self.puts.fetch_add(1, Ordering::SeqCst) == 0;
+            let overwritten = first || self.overwrite_every_put;
+            *stored = Some(if overwritten {
+                self.competitor.clone()
+            } else {
+                request.body.clone()
+            });
+            return ResponseTemplate::new(201);
+        }
+        match stored.as_ref() {
+            Some(index) => ResponseTemplate::new(200)
+                .insert_header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                .set_body_bytes(index.clone()),
+            None => ResponseTemplate::new(404).set_body_string(
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            ),
+        }
+    }
+}
+
+async fn contested_referrers_tag(
+    overwrite_every_put: bool,
+) -> (
+    MockServer,
+    Arc<ContestedTag>,
+    Digest,
+    Descriptor,
+    Descriptor,
+) {
+    let server = MockServer::start().await;
+    let subject = Digest::sha256_of(b"the image manifest");
+    let theirs = Descriptor::for_content(OCI_MANIFEST, b"their signature");
+    let ours = Descriptor::for_content(OCI_MANIFEST, b"our SBOM");
+    let competitor = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [theirs],
+    }))
+    .unwrap();
+    let tag = Arc::new(ContestedTag {
+        stored: std::sync::Mutex::new(None),
+        competitor,
+        overwrite_every_put,
+        puts: AtomicUsize::new(0),
+    });
+    Mock::given(path(format!(
+        "/v2/team/app/manifests/{}",
+        subject.referrers_tag()
+    )))
+    .respond_with({
+        let tag = Arc::clone(&tag);
+        move |request: &Request| tag.answer(request)
+    })
+    .mount(&server)
+    .await;
+    (server, tag, subject, theirs, ours)
+}
+
+fn listed_digests(index: &[u8]) -> Vec<String> {
+    let index: serde_json::Value = serde_json::from_slice(index).unwrap();
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_referrer_overwritten_by_another_client_is_added_to_their_index_again() {
+    let (server, tag, subject, theirs, ours) = contested_referrers_tag(false).await;
+
+    client(&[&server])
+        .add_to_referrers_tag(&repo(&server), &subject, &ours)
+        .await
+        .unwrap();
+
+    assert_eq!(tag.puts.load(Ordering::SeqCst), 2);
+    let stored = tag.stored.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        listed_digests(&stored),
+        [theirs.digest.to_string(), ours.digest.to_string()],
+        "both clients' entries survive"
+    );
+}
+
+#[tokio::test]
+async fn a_referrer_that_keeps_being_overwritten_is_a_typed_error_after_bounded_writes() {
+    let (server, tag, subject, _, ours) = contested_referrers_tag(true).await;
+
+    let error = client(&[&server])
+        .add_to_referrers_tag(&repo(&server), &subject, &ours)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::Protocol { .. }), "{error:?}");
+    assert!(error.to_string().contains("lost the new entry"), "{error}");
+    assert_eq!(
+        tag.puts.load(Ordering::SeqCst),
+        wharf_oci_core::client::REFERRERS_TAG_WRITES
     );
 }
