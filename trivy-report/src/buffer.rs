@@ -40,12 +40,6 @@ impl TextBuffer {
     }
 }
 
-impl Default for TextBuffer {
-    fn default() -> Self {
-        TextBuffer::Heap(String::new())
-    }
-}
-
 impl From<String> for TextBuffer {
     fn from(text: String) -> Self {
         TextBuffer::Heap(text)

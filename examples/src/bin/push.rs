@@ -233,7 +233,6 @@ async fn upload_with_retries(
             }
             Err(error)
                 if policy.has_attempts_left(attempt)
-                    && !error.is_payload_too_large()
                     && error.status().is_none_or(|s| policy.should_retry_status(s)) =>
             {
                 resend();

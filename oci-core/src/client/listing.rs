@@ -214,17 +214,18 @@ impl RegistryClient {
         let entry = serde_json::to_value(descriptor).map_err(|e| Error::Unsupported {
             reason: e.to_string(),
         })?;
-        for _ in 0..REFERRERS_TAG_WRITES {
+        // Every write is followed by a read that checks it, the last one included.
+        for written in 0..=REFERRERS_TAG_WRITES {
             let mut index = self.fallback_index(&tagged, subject).await?;
             if !add_index_entry(&mut index, &entry, subject)? {
                 return Ok(());
             }
+            if written == REFERRERS_TAG_WRITES {
+                break;
+            }
             let bytes = Bytes::from(serde_json::to_vec(&index).expect("a JSON value serialises"));
             self.put_manifest_raw(&tagged, media_type::OCI_INDEX, bytes)
                 .await?;
-        }
-        if self.fallback_index_has(&tagged, subject, &entry).await? {
-            return Ok(());
         }
         Err(Error::Protocol {
             url: tagged.to_string(),
@@ -252,17 +253,6 @@ impl RegistryClient {
             })),
             Err(error) => Err(error),
         }
-    }
-
-    /// Whether the fallback index at `tagged` lists `entry`'s digest.
-    async fn fallback_index_has(
-        &self,
-        tagged: &Reference,
-        subject: &Digest,
-        entry: &serde_json::Value,
-    ) -> Result<bool, Error> {
-        let mut index = self.fallback_index(tagged, subject).await?;
-        Ok(!add_index_entry(&mut index, entry, subject)?)
     }
 
     async fn referrers_api(

@@ -15,6 +15,7 @@ use wharf_oci_core::credentials::{
 use wharf_oci_core::digest::Digest;
 use wharf_oci_core::error::{Error, ErrorCode};
 use wharf_oci_core::manifest::Descriptor;
+use wharf_oci_core::media_type;
 use wharf_oci_core::reference::Reference;
 use wharf_oci_core::retry::RetryPolicy;
 use wharf_oci_core::transport::TransportConfig;
@@ -808,7 +809,7 @@ impl ContestedTag {
         }
         match stored.as_ref() {
             Some(index) => ResponseTemplate::new(200)
-                .insert_header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                .insert_header("Content-Type", media_type::OCI_INDEX)
                 .set_body_bytes(index.clone()),
             None => ResponseTemplate::new(404).set_body_string(
                 r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
@@ -832,7 +833,7 @@ async fn contested_referrers_tag(
     let ours = Descriptor::for_content(OCI_MANIFEST, b"our SBOM");
     let competitor = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "mediaType": media_type::OCI_INDEX,
         "manifests": [theirs],
     }))
     .unwrap();

@@ -320,22 +320,11 @@ fn render_section(
     runs: usize,
     size_mb: u64,
 ) -> Result<String> {
-    let time_of = |name: &str| -> Result<f64> {
-        let found = samples.iter().find(|(contender, _)| *contender == name);
-        Ok(median(
-            &found
-                .with_context(|| format!("no samples for {name}"))?
-                .1
-                .seconds,
-        ))
-    };
+    let time_of = |name: &str| -> Result<f64> { Ok(median(&samples_of(samples, name)?.seconds)) };
     let peak_of = |name: &str| -> f64 {
-        samples
-            .iter()
-            .find(|(contender, _)| *contender == name)
-            .map_or(0.0, |(_, collected)| {
-                collected.peak_kib.iter().copied().max().unwrap_or(0) as f64 * 1024.0
-            })
+        samples_of(samples, name).map_or(0.0, |collected| {
+            collected.peak_kib.iter().copied().max().unwrap_or(0) as f64 * 1024.0
+        })
     };
     let (python, typed, slice, reader, floor) = (
         time_of("python")?,
@@ -433,16 +422,19 @@ fn render_section(
     Ok(out)
 }
 
+/// The samples of the contender called `name`.
+fn samples_of<'a>(samples: &'a [(&'static str, Samples)], name: &str) -> Result<&'a Samples> {
+    samples
+        .iter()
+        .find(|(contender, _)| *contender == name)
+        .map(|(_, collected)| collected)
+        .with_context(|| format!("no samples for {name}"))
+}
+
 /// Python's time divided by typed's, round by round.
 fn same_round_speedups(samples: &[(&'static str, Samples)]) -> Result<Vec<f64>> {
-    let seconds_of = |name: &str| {
-        samples
-            .iter()
-            .find(|(contender, _)| *contender == name)
-            .map(|(_, collected)| &collected.seconds)
-            .with_context(|| format!("no samples for {name}"))
-    };
-    let (python, typed) = (seconds_of("python")?, seconds_of("typed")?);
+    let python = &samples_of(samples, "python")?.seconds;
+    let typed = &samples_of(samples, "typed")?.seconds;
     Ok(python
         .iter()
         .zip(typed)
